@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Skiff builds and tests with. Idempotent: does nothing when every
+# package is already installed, and only then runs apt-get update.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libboost-dev libboost-program-options-dev
+  libsqlite3-dev sqlite3
+  nlohmann-json3-dev libyaml-cpp-dev libcereal-dev
+  libnng-dev libmbedtls-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "skiff: build dependencies already installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "skiff: missing packages: ${missing[*]} — run as root (or with sudo) to install them" >&2
+  exit 1
+fi
+echo "skiff: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Brings up a single-node Skiff cluster on the embedded SQLite store with default settings.
+# Idempotent: builds only what changed, and leaves an already running skiffd alone.
+#   DATA_DIR (default /var/lib/skiff) holds the database, the log and the pid file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA_DIR=${DATA_DIR:-/var/lib/skiff}
+bash scripts/build.sh
+
+mkdir -p "$DATA_DIR"
+pidfile="$DATA_DIR/skiffd.pid"
+log="$DATA_DIR/skiffd.log"
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  echo "skiff: skiffd is already running (pid $(cat "$pidfile")), data in $DATA_DIR"
+else
+  nohup build/bin/skiffd --data-dir "$DATA_DIR" >>"$log" 2>&1 &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 100); do
+    grep -q 'msg=ready' "$log" 2>/dev/null && break
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || { echo "skiff: skiffd exited; last lines of $log:" >&2; tail -20 "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  grep -q 'msg=ready' "$log" || { echo "skiff: skiffd did not report ready; see $log" >&2; exit 1; }
+  echo "skiff: skiffd started (pid $(cat "$pidfile")), store: sqlite at $DATA_DIR/skiff.db"
+fi
+echo "skiff: log: $log    stop: kill \$(cat $pidfile)"
+echo "skiff: loaded plugins: build/bin/skiff plugins"
