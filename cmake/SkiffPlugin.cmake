@@ -22,6 +22,10 @@ function(skiff_add_plugin)
   set(module skiff-${P_ROLE}-${P_NAME})
   add_library(${module} MODULE ${P_ENTRY})
   target_link_libraries(${module} PRIVATE ${logic} skiff_warnings)
+  # GNU "unique" symbols (from libstdc++ and Boost headers) would make glibc keep the library mapped
+  # forever; without them a plugin is unloaded once its last object is gone, as the ABI promises.
+  target_compile_options(${module} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-fno-gnu-unique>)
+  target_compile_options(${logic} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-fno-gnu-unique>)
   set_target_properties(${module} PROPERTIES
     PREFIX "lib"
     CXX_VISIBILITY_PRESET hidden

@@ -688,7 +688,8 @@ Result<ObjectPtr> ObjectStore::create(const ResourceType& type, std::string_view
   meta.erase("deletionTimestamp");
   meta.erase("deletionGracePeriodSeconds");
   meta.erase("selfLink");
-  meta["uid"] = new_uid();
+  // A uid the API layer assigned before admission is kept; otherwise the store makes one.
+  if (string_member(meta, "uid").empty()) meta["uid"] = new_uid();
   meta["creationTimestamp"] = format_rfc3339(impl_->clock->now_ms());
   meta["generation"] = 1;
 

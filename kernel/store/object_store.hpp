@@ -115,7 +115,8 @@ class ObjectStore {
   void stop();
 
   // `object` is the full Kubernetes object; namespace comes from metadata.namespace (or `ns` if that
-  // is empty). Fails kAlreadyExists, kInvalid (bad name, namespace mismatch, …).
+  // is empty). metadata.uid is kept when set (the API layer assigns it before admission; clients
+  // never choose it), else generated. Fails kAlreadyExists, kInvalid (bad name, namespace mismatch, …).
   Result<ObjectPtr> create(const ResourceType& type, std::string_view ns, Json object);
   Result<ObjectPtr> get(const ResourceType& type, std::string_view ns, std::string_view name) const;
   Result<ListResult> list(const ResourceType& type, const ListOptions& options) const;

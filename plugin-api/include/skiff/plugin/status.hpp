@@ -22,6 +22,7 @@ enum class Code : std::uint8_t {
   kUnavailable,      // 503: backend not reachable, try again
   kInternal,         // 500
   kUnschedulable,    // a normal "does not fit" answer from a scheduler filter
+  kUnsupportedMediaType,  // 415: a request body in a format the server does not read
 };
 
 std::string_view code_name(Code code) noexcept;
@@ -93,6 +94,7 @@ inline std::string_view code_name(Code code) noexcept {
     case Code::kUnavailable: return "Unavailable";
     case Code::kInternal: return "Internal";
     case Code::kUnschedulable: return "Unschedulable";
+    case Code::kUnsupportedMediaType: return "UnsupportedMediaType";
   }
   return "Unknown";
 }

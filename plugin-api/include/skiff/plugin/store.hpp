@@ -60,6 +60,24 @@ class EventSink {
   virtual void on_events(std::span<const Event> events) noexcept = 0;
 };
 
+// Keys are byte strings: for error messages, a key double-quoted with anything unprintable as \xNN.
+inline std::string quote_key(std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : key) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
 class Backend {
  public:
   static constexpr std::string_view kRole = "skiff.store.v1";

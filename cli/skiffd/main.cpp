@@ -1,0 +1,81 @@
+// skiffd: parse the configuration (loading plugins first, since they declare config keys), then run
+// the daemon until SIGINT/SIGTERM. Exit codes: 0 ok, 1 runtime failure, 2 configuration error.
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+
+#include "kernel/api/component.hpp"
+#include "kernel/config/daemon_config.hpp"
+#include "kernel/daemon/daemon.hpp"
+#include "kernel/log/logger.hpp"
+#include "kernel/plugins/loader.hpp"
+#include "skiff/plugin/abi.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitConfig = 2;
+
+int config_error(const skiff::plugin::Status& status) {
+  std::cerr << "skiffd: config error: " << status.message() << "\n";
+  return kExitConfig;
+}
+
+}  // namespace
+
+int main(int argc, char** argv, char** envp) {
+  using namespace skiff::kernel;
+  // Before any thread exists, so that Daemon::run() is where these signals arrive.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  try {
+    ConfigInputs inputs = ConfigInputs::from_process(argc, argv, envp);
+    auto boot = bootstrap_options(inputs);
+    if (!boot) return config_error(boot.status());
+    if (boot->version) {
+      std::cout << "skiffd " << SKIFF_VERSION << "\nplugin ABI " << skiff::plugin::kAbiMajor << "."
+                << skiff::plugin::kAbiMinor << " (" << skiff::plugin::kAbiTag << ")\n";
+      return kExitOk;
+    }
+
+    // Keys the kernel's components declare, beside the kernel's own and the plugins'.
+    const std::vector<ComponentOption> component_options = skiff::kernel::api::api_server_options();
+
+    // The loader's logger outlives the daemon, which keeps using the loader.
+    StructuredLogger plugin_log("skiffd");
+    auto plugins = std::make_unique<PluginLoader>(&plugin_log);
+    if (auto s = plugins->load_directory(boot->plugin_dir); !s.is_ok())
+      plugin_log.warn("no plugins loaded", {{"plugin_dir", boot->plugin_dir.string()}, {"error", s.message()}});
+
+    if (boot->help) {
+      std::cout << DaemonConfig::help_text(plugins->exports(), component_options);
+      auto refused = plugins->refusals();
+      if (!refused.empty()) {
+        std::cout << "\nRefused plugins (their options are not listed):\n";
+        for (const auto& r : refused) std::cout << "  " << r.message() << "\n";
+      }
+      return kExitOk;
+    }
+
+    auto config = DaemonConfig::parse(inputs, plugins->exports(), component_options);
+    if (!config) return config_error(config.status());
+    if (boot->print_config) {
+      std::cout << config->to_ini();
+      return kExitOk;
+    }
+    plugin_log.set_level(config->log_level);
+    Daemon daemon(std::move(config).value(), std::move(plugins), SKIFF_VERSION);
+    daemon.add_component(skiff::kernel::api::api_server_component());
+    int code = daemon.run();
+    return code == 0 ? kExitOk : code == kExitConfig ? kExitConfig : kExitRuntime;
+  } catch (const std::exception& e) {
+    std::cerr << "skiffd: fatal: " << e.what() << "\n";
+    return kExitRuntime;
+  }
+}

@@ -1,0 +1,107 @@
+#include "kernel/api/component.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "kernel/api/handler.hpp"
+#include "kernel/api/pki.hpp"
+#include "kernel/api/server.hpp"
+
+namespace skiff::kernel::api {
+namespace {
+
+class ApiServerComponent final : public Component {
+ public:
+  explicit ApiServerComponent(Daemon& daemon) : daemon_(daemon) {}
+  std::string_view name() const noexcept override { return "api-server"; }
+
+  plugin::Status start() override {
+    const DaemonConfig& config = daemon_.config();
+    auto get = [&config](std::string_view key, std::string fallback) {
+      const ConfigValue* v = config.value(key);
+      return v != nullptr ? v->value : fallback;
+    };
+    std::string listen = config.listen;
+    bool insecure = get("api.insecure-http", "false") == "true";
+    auto colon = listen.rfind(':');
+    std::string host = listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+
+    // Plain HTTP is Kubernetes' old insecure port: clients (client-go, so kubectl) never send a bearer
+    // token over plain HTTP, so it cannot be authenticated — and is therefore loopback-only.
+    if (insecure && host != "127.0.0.1" && host != "::1" && host != "localhost")
+      return plugin::invalid("api.insecure-http=true serves the API without authentication, so listen must be a "
+                             "loopback address (127.0.0.1, ::1 or localhost), not '" + listen + "'");
+
+    ServerOptions options;
+    options.listen = listen;
+    options.tls = !insecure;
+    options.workers = static_cast<std::size_t>(std::stoul(get("api.workers", "16")));
+    std::vector<std::string> sans = {"127.0.0.1", "::1", "localhost"};
+    char hostname[256] = {};
+    if (gethostname(hostname, sizeof hostname - 1) == 0 && hostname[0] != '\0') sans.emplace_back(hostname);
+    if (!host.empty() && host != "0.0.0.0" && host != "::" &&
+        std::find(sans.begin(), sans.end(), host) == sans.end())
+      sans.push_back(host);
+    auto creds = ensure_credentials(config.data_dir.string(), sans);
+    if (!creds) return creds.status().with_context("api credentials");
+    options.cert_pem = creds->serving_cert_pem;
+    options.key_pem = creds->serving_key_pem;
+    options.token = insecure ? std::string() : creds->admin_token;
+
+    handler_ = std::make_unique<ApiHandler>(daemon_.store(), daemon_.metrics(), daemon_.logger(), daemon_.clock(),
+                                            HandlerOptions{.server_address = listen});
+    if (auto st = handler_->bootstrap(); !st) return st;
+    server_ = std::make_unique<Server>(*handler_, daemon_.metrics(), daemon_.logger(), options);
+    if (auto st = server_->start(); !st) return st;
+    std::string kubeconfig = (config.data_dir / "kubeconfig").string();
+    if (auto st = write_kubeconfig(kubeconfig, server_->url(), insecure ? "" : creds->ca_pem,
+                                   insecure ? "" : creds->admin_token);
+        !st)
+      return st;
+    daemon_.logger().info("api server listening",
+                          {{"url", server_->url()}, {"kubeconfig", kubeconfig}, {"tls", insecure ? "false" : "true"}});
+    return plugin::Status::ok();
+  }
+
+  void stop() noexcept override {
+    if (server_) server_->stop();
+    server_.reset();
+    handler_.reset();
+  }
+
+ private:
+  Daemon& daemon_;
+  std::unique_ptr<ApiHandler> handler_;
+  std::unique_ptr<Server> server_;
+};
+
+}  // namespace
+
+std::vector<ComponentOption> api_server_options() {
+  auto boolean = [](std::string_view v) {
+    return v == "true" || v == "false" ? std::string() : std::string("true or false");
+  };
+  auto workers = [](std::string_view v) {
+    std::string s(v);
+    char* end = nullptr;
+    long n = std::strtol(s.c_str(), &end, 10);
+    return !s.empty() && *end == '\0' && n >= 1 && n <= 512 ? std::string() : std::string("an integer in [1, 512]");
+  };
+  return {
+      {"api.insecure-http", "false",
+       "Serve plain HTTP instead of HTTPS, without authentication (clients send no token over plain HTTP). "
+       "Only on a loopback listen address.",
+       boolean},
+      {"api.workers", "16", "Threads that serve API requests (watch streams do not hold one).", workers},
+  };
+}
+
+Daemon::ComponentFactory api_server_component() {
+  return [](Daemon& daemon) -> plugin::Result<std::unique_ptr<Component>> {
+    return std::unique_ptr<Component>(std::make_unique<ApiServerComponent>(daemon));
+  };
+}
+
+}  // namespace skiff::kernel::api

@@ -1,0 +1,52 @@
+// The Kubernetes REST API over the object store: discovery, OpenAPI, the verbs (get, list, watch,
+// create, update, patch, delete, deletecollection), the status and scale subresources, eviction and
+// binding, Table output, and admission (defaults, validation, strict field checks) on every write.
+//
+// Transport-free: it maps an HttpRequest to an HttpResponse (server.hpp is the NNG shell), so tests
+// can drive it directly and in-process clients (controllers) go through the same admission.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "kernel/api/http.hpp"
+#include "kernel/metrics/registry.hpp"
+#include "kernel/store/object_store.hpp"
+#include "skiff/plugin/host.hpp"
+
+namespace skiff::kernel::api {
+
+struct HandlerOptions {
+  std::string server_address = "127.0.0.1:6443";  // for /api's serverAddressByClientCIDRs
+  std::chrono::seconds max_watch_timeout{1800};
+  std::chrono::milliseconds bookmark_interval{std::chrono::seconds(60)};
+};
+
+class ApiHandler final : public Handler {
+ public:
+  ApiHandler(ObjectStore& store, MetricsRegistry& metrics, plugin::Logger& logger, const plugin::Clock& clock,
+             HandlerOptions options = {});
+  ~ApiHandler() override;
+
+  HttpResponse handle(const HttpRequest& request) override;
+
+  // Creates the namespaces every cluster has (default, kube-system, kube-public, kube-node-lease).
+  plugin::Status bootstrap();
+
+  // The write path with admission, for in-process clients. `body` is the object JSON.
+  struct WriteResult {
+    int status = 0;  // HTTP status
+    ObjectPtr object;
+    std::string error_body;  // a Status JSON when status >= 400
+  };
+  WriteResult create(const ResourceType& type, std::string_view ns, const std::string& body);
+  WriteResult update(const ResourceType& type, std::string_view ns, std::string_view name, const std::string& body,
+                     bool status_subresource);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace skiff::kernel::api

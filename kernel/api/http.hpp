@@ -1,0 +1,74 @@
+// Transport-independent HTTP request and response, so the API handler can be tested without a socket
+// and the NNG server stays a thin shell.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "kernel/store/object_store.hpp"
+
+namespace skiff::kernel::api {
+
+struct HttpRequest {
+  std::string method;  // "GET", …
+  std::string path;    // decoded path, no query
+  std::multimap<std::string, std::string> query;  // decoded
+  std::map<std::string, std::string> headers;     // lower-case names
+  std::string body;
+  std::string user;  // set by authentication
+
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string{} : it->second;
+  }
+  std::optional<std::string> param(const std::string& name) const {
+    auto it = query.find(name);
+    if (it == query.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<std::string> params(const std::string& name) const {
+    std::vector<std::string> out;
+    for (auto [it, end] = query.equal_range(name); it != end; ++it) out.push_back(it->second);
+    return out;
+  }
+};
+
+// A long-lived response (watch): the server writes the head, then pulls encoded events as the watch
+// has them, until it ends, the deadline passes, or the client goes away.
+struct StreamBody {
+  std::unique_ptr<Watch> watch;
+  std::function<std::string(const WatchEvent&)> encode;  // one event → one line (with '\n')
+  std::chrono::steady_clock::time_point deadline;
+  std::chrono::milliseconds tick{std::chrono::seconds(1)};  // how often to poll for bookmarks
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<StreamBody> stream;  // set for watch responses
+  // For metrics: Kubernetes' verb (get, list, watch, create, …) and resource ("pods", "deployments.apps").
+  std::string verb;
+  std::string resource;
+};
+
+// What the server calls for every authenticated request.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual HttpResponse handle(const HttpRequest& request) = 0;
+};
+
+// Splits "a=b&c=d%20e" into decoded pairs ('+' is a space in query strings).
+std::multimap<std::string, std::string> parse_query(std::string_view query);
+std::string url_decode(std::string_view in, bool plus_is_space);
+
+}  // namespace skiff::kernel::api

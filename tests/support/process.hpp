@@ -1,0 +1,59 @@
+// Running real binaries from tests: a command with a deadline and captured output, and a daemon
+// child that is always stopped when the test ends.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace skiff::testing {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal or the deadline
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] (looked up in PATH) with the current environment plus `env`, feeding `input` on stdin.
+ProcessResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+                          std::chrono::milliseconds timeout = std::chrono::seconds(60), const std::string& input = {});
+
+// A long-running child whose stdout and stderr go to `log_path`. The destructor sends SIGTERM, waits
+// up to five seconds, then SIGKILLs.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+               const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  int pid() const { return pid_; }
+  bool running();
+  // Sends `sig` and waits for the exit; returns the exit code (128+signal when killed), or -1 on timeout.
+  int stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+ private:
+  int pid_ = -1;
+  int status_ = 0;
+  bool reaped_ = false;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int free_port();
+
+// Polls `predicate` every 20 ms until it is true or `timeout` passes.
+template <class F>
+bool eventually(F&& predicate, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return predicate();
+}
+
+}  // namespace skiff::testing
