@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "kernel/api/handler.hpp"
 #include "kernel/api/pki.hpp"
 #include "kernel/api/server.hpp"
@@ -50,8 +52,10 @@ class ApiServerComponent final : public Component {
     options.key_pem = creds->serving_key_pem;
     options.token = insecure ? std::string() : creds->admin_token;
 
+    HandlerOptions handler_options{.server_address = listen};
+    handler_options.skiff_endpoints["plugins"] = [this](const HttpRequest&) { return plugins_response(); };
     handler_ = std::make_unique<ApiHandler>(daemon_.store(), daemon_.metrics(), daemon_.logger(), daemon_.clock(),
-                                            HandlerOptions{.server_address = listen});
+                                            std::move(handler_options));
     if (auto st = handler_->bootstrap(); !st) return st;
     server_ = std::make_unique<Server>(*handler_, daemon_.metrics(), daemon_.logger(), options);
     if (auto st = server_->start(); !st) return st;
@@ -72,6 +76,29 @@ class ApiServerComponent final : public Component {
   }
 
  private:
+  // GET /skiff/v1/plugins: what this daemon loaded (per plugin: version, ABI, exports) and refused.
+  HttpResponse plugins_response() {
+    nlohmann::json plugins = nlohmann::json::array();
+    for (const auto& p : daemon_.plugins().plugins()) {
+      nlohmann::json exports = nlohmann::json::array();
+      for (const auto& e : p.exports)
+        exports.push_back({{"role", e.role}, {"name", e.name}, {"description", e.description}, {"section", e.section}});
+      plugins.push_back({{"name", p.name},
+                         {"version", p.version},
+                         {"file", p.file},
+                         {"abi", std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)},
+                         {"abiTag", p.abi_tag},
+                         {"exports", exports}});
+    }
+    nlohmann::json refused = nlohmann::json::array();
+    for (const auto& r : daemon_.plugins().refusals()) refused.push_back({{"file", r.file}, {"message", r.message()}});
+    HttpResponse out;
+    out.body = nlohmann::json{{"plugins", plugins}, {"refused", refused}}.dump();
+    out.verb = "get";
+    out.resource = "skiff/plugins";
+    return out;
+  }
+
   Daemon& daemon_;
   std::unique_ptr<ApiHandler> handler_;
   std::unique_ptr<Server> server_;

@@ -852,6 +852,27 @@ struct ApiHandler::Impl {
     return r;
   }
 
+  // Kubernetes' health endpoints: "ok", or with ?verbose one "[+]name ok" / "[-]name failed: why" line
+  // per check. Any failing check makes the answer 500.
+  HttpResponse health(const HttpRequest& req, bool readiness) const {
+    std::vector<std::pair<std::string, Status>> results;
+    results.emplace_back("ping", Status::ok());
+    auto rev = store.backend().current_revision();
+    results.emplace_back("store", rev.is_ok() ? Status::ok() : rev.status());
+    if (readiness)
+      for (const auto& c : options.ready_checks) results.emplace_back(c.name, c.check());
+    bool ok = true;
+    std::string text;
+    for (const auto& [name, st] : results) {
+      ok = ok && st.is_ok();
+      text += st.is_ok() ? "[+]" + name + " ok\n" : "[-]" + name + " failed: " + st.message() + "\n";
+    }
+    std::string kind = readiness ? "readyz" : "livez";
+    text += ok ? kind + " check passed\n" : kind + " check failed\n";
+    bool verbose = req.param("verbose").has_value();
+    return text_response(ok ? 200 : 500, verbose || !ok ? text : "ok");
+  }
+
   // Root when version is empty, else one group-version document.
   HttpResponse openapi(std::string_view group, std::string_view version) {
     std::string key = version.empty() ? std::string() : std::string(group) + "/" + std::string(version);
@@ -870,7 +891,11 @@ struct ApiHandler::Impl {
                                                             "/openapi/v3", "/version"}}});
     std::string_view first = seg[0];
     if (first == "version" && seg.size() == 1) return version();
-    if (first == "healthz" || first == "livez" || first == "readyz") return text_response(200, "ok");
+    if (first == "healthz" || first == "livez" || first == "readyz") return health(req, first == "readyz");
+    if (first == "skiff" && seg.size() == 3 && seg[1] == "v1") {
+      auto it = options.skiff_endpoints.find(std::string(seg[2]));
+      if (it != options.skiff_endpoints.end()) return it->second(req);
+    }
     if (first == "metrics" && seg.size() == 1)
       return text_response(200, metrics.expose(), "text/plain; version=0.0.4; charset=utf-8");
     if (first == "openapi") {

@@ -6,7 +6,10 @@
 // can drive it directly and in-process clients (controllers) go through the same admission.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "kernel/api/http.hpp"
@@ -16,10 +19,19 @@
 
 namespace skiff::kernel::api {
 
+// A named readiness check ("store", "informers", …) reported by /readyz?verbose like Kubernetes'.
+struct HealthCheck {
+  std::string name;
+  std::function<plugin::Status()> check;
+};
+
 struct HandlerOptions {
   std::string server_address = "127.0.0.1:6443";  // for /api's serverAddressByClientCIDRs
   std::chrono::seconds max_watch_timeout{1800};
   std::chrono::milliseconds bookmark_interval{std::chrono::seconds(60)};
+  std::vector<HealthCheck> ready_checks;  // besides "ping" and "store", which are built in
+  // Non-Kubernetes endpoints the daemon adds under /skiff/v1/ ("plugins" → GET /skiff/v1/plugins).
+  std::map<std::string, std::function<HttpResponse(const HttpRequest&)>> skiff_endpoints;
 };
 
 class ApiHandler final : public Handler {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -18,52 +19,6 @@ namespace {
 
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
-
-class Cluster {
- public:
-  // `data_dir` empty: a fresh one inside the cluster's temp dir.
-  explicit Cluster(bool tls, std::string data = {}) : dir_("skiff-e2e"), port_(free_port()), data_(std::move(data)) {
-    if (data_.empty()) data_ = (dir_.path() / "data").string();
-    log_ = (dir_.path() / "skiffd.log").string();
-    std::vector<std::string> argv = {std::string(SKIFF_TEST_BIN_DIR) + "/skiffd", "--data-dir", data_dir(), "--listen",
-                                     "127.0.0.1:" + std::to_string(port_)};
-    if (!tls) argv.push_back("--api.insecure-http=true");
-    daemon_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{}, log_);
-    ready_ = eventually([&] { return log_contains("msg=ready") || !daemon_->running(); }, std::chrono::seconds(30)) &&
-             daemon_->running();
-  }
-  bool ready() const { return ready_; }
-  std::string data_dir() const { return data_; }
-  std::string kubeconfig() const { return data_dir() + "/kubeconfig"; }
-  int port() const { return port_; }
-  std::string log() const {
-    std::ifstream in(log_);
-    return {std::istreambuf_iterator<char>(in), {}};
-  }
-  bool log_contains(const std::string& s) const { return log().find(s) != std::string::npos; }
-
-  ProcessResult kubectl(std::vector<std::string> args, const std::string& input = {},
-                        std::chrono::milliseconds timeout = std::chrono::seconds(60)) const {
-    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig(), "--cache-dir",
-                                     (dir_.path() / "kube-cache").string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_process(argv, {{"HOME", dir_.str()}}, timeout, input);
-  }
-  std::string write(const std::string& name, const std::string& content) const {
-    auto p = dir_.path() / name;
-    std::ofstream(p) << content;
-    return p.string();
-  }
-  ChildProcess& daemon() { return *daemon_; }
-
- private:
-  TempDir dir_;
-  int port_;
-  std::string data_;
-  std::string log_;
-  std::unique_ptr<ChildProcess> daemon_;
-  bool ready_ = false;
-};
 
 constexpr const char* kDeployment = R"(apiVersion: apps/v1
 kind: Deployment
@@ -331,6 +286,22 @@ TEST_F(KubectlTest, RequestsWithoutTheTokenAreRefused) {
   r = run_process({"curl", "-sS", "--cacert", cluster_->data_dir() + "/pki/ca.crt",
                    "https://127.0.0.1:" + std::to_string(cluster_->port()) + "/healthz"});
   EXPECT_EQ(r.out, "ok") << r.err;
+}
+
+TEST_F(KubectlTest, VerboseHealthAndLoadedPlugins) {
+  auto r = k({"get", "--raw", "/readyz?verbose"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("[+]ping ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[+]store ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("readyz check passed"), std::string::npos) << r.out;
+  r = k({"get", "--raw", "/skiff/v1/plugins"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json plugins = Json::parse(r.out, nullptr, false);
+  bool sqlite = false;
+  for (const auto& p : plugins["plugins"])
+    for (const auto& e : p["exports"])
+      if (e["role"] == "skiff.store.v1" && e["name"] == "sqlite") sqlite = p["abi"] == "1.0";
+  EXPECT_TRUE(sqlite) << r.out;
 }
 
 TEST_F(KubectlTest, MetricsCountRequestsByVerbAndResource) {
