@@ -156,7 +156,10 @@ struct Server::Impl {
   std::string scheme;
   std::string host;
 
-  TaskPool pool;
+  // Reads and writes get separate pools: writes park a thread for the durable commit, and a read must
+  // never wait behind them (GET latency under write load).
+  TaskPool read_pool;
+  TaskPool write_pool;
   std::mutex exec_mutex;
   std::condition_variable exec_cv;
   std::deque<std::shared_ptr<Stream>> exec_queue;
@@ -178,7 +181,9 @@ struct Server::Impl {
   static void on_request(nng_aio* aio) {
     auto* h = static_cast<nng_http_handler*>(nng_aio_get_input(aio, 1));
     auto* self = static_cast<Impl*>(nng_http_handler_get_data(h));
-    self->pool.post([self, aio] { self->serve(aio); });
+    auto* req = static_cast<nng_http_req*>(nng_aio_get_input(aio, 0));
+    bool read = std::strcmp(nng_http_req_get_method(req), "GET") == 0;
+    (read ? self->read_pool : self->write_pool).post([self, aio] { self->serve(aio); });
   }
 
   void serve(nng_aio* aio) {
@@ -493,7 +498,8 @@ plugin::Status Server::start() {
   nng_http_handler_set_data(s.nng_handler, impl_.get(), nullptr);
   if ((rv = nng_http_server_add_handler(s.server, s.nng_handler)) != 0)
     return plugin::internal(nng_error("http handler", rv));
-  s.pool.start(std::max<std::size_t>(1, s.options.workers));
+  s.read_pool.start(std::max<std::size_t>(1, s.options.workers / 2));
+  s.write_pool.start(std::max<std::size_t>(1, s.options.workers));
   for (std::size_t i = 0; i < std::max<std::size_t>(1, s.options.stream_threads); ++i)
     s.exec_threads.emplace_back([&s] { s.executor(); });
   if ((rv = nng_http_server_start(s.server)) != 0)
@@ -538,7 +544,8 @@ void Server::stop() {
   s.exec_cv.notify_all();
   for (auto& t : s.exec_threads) t.join();
   s.exec_threads.clear();
-  s.pool.stop();
+  s.read_pool.stop();
+  s.write_pool.stop();
   nng_http_server_release(s.server);
   s.server = nullptr;
   if (s.tls) nng_tls_config_free(s.tls);

@@ -9,6 +9,7 @@
 #include <random>
 #include <shared_mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "kernel/util/meta.hpp"
 
@@ -123,6 +124,44 @@ ObjectPtr make_object(const ResourceType& type, Json& j, std::int64_t revision) 
   }
   std::sort(obj->fields.begin(), obj->fields.end());
   obj->json = j.dump();
+  return obj;
+}
+
+// The writer's side of a write: the stored text and the cached object already built around a
+// resourceVersion placeholder, so that the sink (which runs serially inside the backend's commit)
+// only checks the bytes and splices the revision in, instead of parsing and dumping again.
+constexpr std::string_view kRevisionPlaceholder = "\u0001skiff-rv\u0001";  // cannot occur in a stored object
+
+struct Prepared {
+  std::string value;  // exactly what the backend stores
+  std::shared_ptr<Object> object;  // json holds kRevisionPlaceholder where the revision goes
+};
+
+Prepared prepare(const ResourceType& type, Json& object) {
+  Prepared p;
+  Json& meta = object["metadata"];
+  meta.erase("resourceVersion");
+  p.value = object.dump();
+  p.object = std::const_pointer_cast<Object>(make_object(type, object, 0));
+  // make_object set resourceVersion to "0"; redo the text with the placeholder instead.
+  meta["resourceVersion"] = std::string(kRevisionPlaceholder);
+  p.object->json = object.dump();
+  meta.erase("resourceVersion");
+  return p;
+}
+
+// The placeholder as dump() escapes it.
+const std::string& escaped_placeholder() {
+  static const std::string text = Json(std::string(kRevisionPlaceholder)).dump();
+  return text;
+}
+
+ObjectPtr finish_prepared(const Object& tmpl, std::int64_t revision) {
+  auto obj = std::make_shared<Object>(tmpl);
+  const std::string& ph = escaped_placeholder();
+  auto at = obj->json.find(ph);
+  obj->json.replace(at, ph.size(), "\"" + std::to_string(revision) + "\"");
+  obj->resource_version = revision;
   return obj;
 }
 
@@ -491,6 +530,35 @@ struct ObjectStore::Impl final : public store::EventSink {
   std::map<std::string, std::unique_ptr<ResourceCache>, std::less<>> caches;  // by prefix; fixed after start()
   std::mutex sink_mutex;                                                      // one batch at a time, in order
 
+  // Writes in flight, by key: the sink uses them instead of decoding the stored value.
+  std::mutex prepared_mutex;
+  std::unordered_map<std::string, Prepared> prepared;
+
+  // Registers a write's prepared object until the write returns.
+  struct PreparedGuard {
+    Impl* impl;
+    std::string key;
+    ~PreparedGuard() {
+      std::lock_guard lock(impl->prepared_mutex);
+      impl->prepared.erase(key);
+    }
+  };
+  PreparedGuard expect(const std::string& key, Prepared p) {
+    std::lock_guard lock(prepared_mutex);
+    prepared[key] = std::move(p);
+    return PreparedGuard{this, key};
+  }
+  // The cached object for a committed put: from the writer's prepared object when it matches the
+  // stored bytes exactly, else decoded.
+  ObjectPtr object_for(const ResourceType& type, const plugin::store::Event& e) {
+    {
+      std::lock_guard lock(prepared_mutex);
+      auto it = prepared.find(e.kv.key);
+      if (it != prepared.end() && it->second.value == e.kv.value) return finish_prepared(*it->second.object, e.kv.mod_revision);
+    }
+    return decode(type, e.kv.value, e.kv.mod_revision);
+  }
+
   std::mutex applied_mutex;
   std::condition_variable applied_cv;
   std::atomic<std::int64_t> applied{0};
@@ -536,7 +604,7 @@ struct ObjectStore::Impl final : public store::EventSink {
         if (it != cache.objects.end()) cache.objects.erase(it);
       } else {
         ce.type = prev ? WatchEventType::kModified : WatchEventType::kAdded;
-        ce.object = decode(*cache.type, e.kv.value, e.kv.mod_revision);
+        ce.object = object_for(*cache.type, e);
         if (it != cache.objects.end()) {
           it->second = ce.object;
         } else {
@@ -694,7 +762,10 @@ Result<ObjectPtr> ObjectStore::create(const ResourceType& type, std::string_view
   meta["generation"] = 1;
 
   std::string key = key_of(type, object_ns, name);
-  auto rev = backend_->create(key, object.dump());
+  Prepared prepared = prepare(type, object);
+  std::string value = prepared.value;
+  auto guard = impl_->expect(key, std::move(prepared));
+  auto rev = backend_->create(key, value);
   if (!rev) {
     if (rev.status().code() == Code::kAlreadyExists)
       return plugin::already_exists(type.qualified_name() + " \"" + name + "\" already exists");
@@ -880,7 +951,10 @@ Result<ObjectPtr> ObjectStore::update(const ResourceType& type, Json object, Upd
       return impl_->written(*cache, type, *rev, next);
     }
 
-    auto rev = backend_->update(key, next.dump(), old_obj->resource_version);
+    Prepared prepared = prepare(type, next);
+    std::string value = prepared.value;
+    auto guard = impl_->expect(key, std::move(prepared));
+    auto rev = backend_->update(key, value, old_obj->resource_version);
     if (!rev) {
       if (rev.status().code() == Code::kConflict && expected == 0) continue;  // unconditional: retry on fresh state
       if (rev.status().code() == Code::kConflict) return plugin::conflict(conflict_message(type, name));

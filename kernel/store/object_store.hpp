@@ -91,7 +91,9 @@ class Watch {
   virtual std::vector<WatchEvent> poll(std::size_t max) = 0;
   // Waits up to `timeout` for at least one event.
   virtual std::vector<WatchEvent> wait(std::size_t max, std::chrono::milliseconds timeout) = 0;
-  // Called (from a writer's thread, so it must be quick) whenever new events may be ready.
+  // Called (from a writer's thread, so it must be quick, and must not call stop()) whenever new events
+  // may be ready. Notifications are coalesced until the next poll, and a new watch starts "pending":
+  // a consumer driven only by notifications polls once after set_notify.
   virtual void set_notify(std::function<void()> notify) = 0;
   virtual bool done() const = 0;
   virtual void stop() = 0;

@@ -1,0 +1,264 @@
+// API benchmarks (build/bin/bench_api). The server is the real kernel::api::Server + ApiHandler over a
+// durable sqlite store (synchronous=full) in this process; clients are NNG HTTP clients on loopback,
+// one keep-alive connection each.
+//  - BM_PodCreates: 64 clients POST pods as fast as they can while one more client GETs a pod in a
+//    loop; creates/s, and GET p50/p99 under that load.
+//  - BM_List: LIST of 10,000 pods as JSON and as a Table: latency and the server's RSS growth.
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "kernel/api/handler.hpp"
+#include "kernel/api/server.hpp"
+#include "kernel/store/object_store.hpp"
+#include "memory_store.hpp"
+#include "sqlite_store.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace {
+
+using namespace skiff;
+using kernel::Json;
+
+class SystemClock final : public plugin::Clock {
+ public:
+  std::int64_t now_ms() const noexcept override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+long rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+struct ApiServer {
+  ApiServer()
+      : dir("skiff-bench-api"),
+        ctx("store.sqlite",
+            {{"path", (dir.path() / "skiff.db").string()}, {"synchronous", "full"}, {"busy-timeout-ms", "5000"},
+             {"cache-size-mib", "32"}, {"max-batch", "1000"}},
+            dir.str()) {
+    auto context = ctx.context();
+    auto b = plugins::store::sqlite::make_backend(context);
+    if (!b) throw std::runtime_error(b.status().message());
+    store = std::make_unique<kernel::ObjectStore>(std::shared_ptr<plugin::store::Backend>(std::move(*b)), registry, clock);
+    if (auto st = store->start(); !st) throw std::runtime_error(st.message());
+    handler = std::make_unique<kernel::api::ApiHandler>(*store, metrics, logger, clock);
+    if (auto st = handler->bootstrap(); !st) throw std::runtime_error(st.message());
+    kernel::api::ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.tls = false;
+    o.workers = 64;
+    server = std::make_unique<kernel::api::Server>(*handler, metrics, logger, o);
+    if (auto st = server->start(); !st) throw std::runtime_error(st.message());
+    pods = registry.find("", "v1", "pods");
+  }
+  ~ApiServer() {
+    server->stop();
+    store->stop();
+  }
+  testing::TempDir dir;
+  testing::TestPluginContext ctx;
+  SystemClock clock;
+  kernel::MetricsRegistry metrics;
+  kernel::StructuredLogger logger{"bench", 2, plugin::LogLevel::kError};
+  kernel::ResourceRegistry registry = kernel::ResourceRegistry::builtin();
+  std::unique_ptr<kernel::ObjectStore> store;
+  std::unique_ptr<kernel::api::ApiHandler> handler;
+  std::unique_ptr<kernel::api::Server> server;
+  const kernel::ResourceType* pods = nullptr;
+};
+
+// One keep-alive HTTP/1.1 connection.
+class Client {
+ public:
+  explicit Client(const std::string& base) : base_(base) {
+    nng_url_parse(&url_, base.c_str());
+    nng_http_client_alloc(&client_, url_);
+    nng_aio_alloc(&aio_, nullptr, nullptr);
+    nng_http_client_connect(client_, aio_);
+    nng_aio_wait(aio_);
+    if (nng_aio_result(aio_) != 0) throw std::runtime_error("connect failed");
+    conn_ = static_cast<nng_http_conn*>(nng_aio_get_output(aio_, 0));
+  }
+  ~Client() {
+    nng_http_conn_close(conn_);
+    nng_aio_free(aio_);
+    nng_http_client_free(client_);
+    nng_url_free(url_);
+  }
+  // Returns the HTTP status (0 on a transport error); the body lands in `body`.
+  int request(const char* method, const std::string& path, const std::string& data, std::string* body = nullptr,
+              const char* accept = nullptr) {
+    nng_http_req* req = nullptr;
+    nng_http_res* res = nullptr;
+    nng_http_req_alloc(&req, url_);
+    nng_http_res_alloc(&res);
+    nng_http_req_set_method(req, method);
+    nng_http_req_set_uri(req, path.c_str());
+    if (accept) nng_http_req_set_header(req, "Accept", accept);
+    if (!data.empty()) {
+      nng_http_req_set_header(req, "Content-Type", "application/json");
+      nng_http_req_copy_data(req, data.data(), data.size());
+    }
+    nng_http_conn_transact(conn_, req, res, aio_);
+    nng_aio_wait(aio_);
+    int status = nng_aio_result(aio_) == 0 ? nng_http_res_get_status(res) : 0;
+    if (body) {
+      void* p = nullptr;
+      std::size_t n = 0;
+      nng_http_res_get_data(res, &p, &n);
+      body->assign(static_cast<char*>(p), n);
+    }
+    nng_http_req_free(req);
+    nng_http_res_free(res);
+    return status;
+  }
+
+ private:
+  std::string base_;
+  nng_url* url_ = nullptr;
+  nng_http_client* client_ = nullptr;
+  nng_aio* aio_ = nullptr;
+  nng_http_conn* conn_ = nullptr;
+};
+
+std::string pod_json(const std::string& name) {
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", name}, {"labels", {{"app", "web"}}}}},
+              {"spec", {{"containers", {{{"name", "web"}, {"image", "registry.local/web:1.0"},
+                                         {"ports", {{{"containerPort", 8080}}}}}}}}}}
+      .dump();
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
+  return v[i];
+}
+
+void BM_PodCreates(benchmark::State& state) {
+  const int clients = static_cast<int>(state.range(0));
+  const auto duration = std::chrono::seconds(10);
+  for (auto _ : state) {
+    ApiServer api;
+    const std::string base = api.server->url();
+    {
+      Client c(base);
+      c.request("POST", "/api/v1/namespaces/default/pods", pod_json("probe"));
+    }
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> created{0}, errors{0};
+    std::vector<double> get_ms;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < clients; ++t)
+      threads.emplace_back([&, t] {
+        Client c(base);
+        for (int i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+          int s = c.request("POST", "/api/v1/namespaces/default/pods",
+                            pod_json("p-" + std::to_string(t) + "-" + std::to_string(i)));
+          (s == 201 ? created : errors)++;
+        }
+      });
+    std::thread getter([&] {
+      Client c(base);
+      while (!stop.load(std::memory_order_relaxed)) {
+        auto t0 = std::chrono::steady_clock::now();
+        int s = c.request("GET", "/api/v1/namespaces/default/pods/probe", "");
+        get_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        if (s != 200) errors++;
+      }
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(duration);
+    stop = true;
+    for (auto& th : threads) th.join();
+    getter.join();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state.SetIterationTime(secs);
+    state.counters["creates_per_s"] = static_cast<double>(created.load()) / secs;
+    state.counters["errors"] = static_cast<double>(errors.load());
+    state.counters["get_p50_ms"] = percentile(get_ms, 0.50);
+    state.counters["get_p99_ms"] = percentile(get_ms, 0.99);
+    state.counters["gets"] = static_cast<double>(get_ms.size());
+  }
+}
+// The handler alone (admission + store, no HTTP) on the memory store: CPU per create.
+void BM_HandlerCreate(benchmark::State& state) {
+  testing::TempDir dir("skiff-bench-handler");
+  testing::TestPluginContext ctx("store.memory", {}, dir.str());
+  auto context = ctx.context();
+  auto b = plugins::store::memory::make_backend(context);
+  SystemClock clock;
+  kernel::MetricsRegistry metrics;
+  kernel::StructuredLogger logger{"bench", 2, plugin::LogLevel::kError};
+  auto registry = kernel::ResourceRegistry::builtin();
+  kernel::ObjectStore store(std::shared_ptr<plugin::store::Backend>(std::move(*b)), registry, clock);
+  (void)store.start();
+  kernel::api::ApiHandler handler(store, metrics, logger, clock);
+  (void)handler.bootstrap();
+  int i = 0;
+  for (auto _ : state) {
+    kernel::api::HttpRequest req;
+    req.method = "POST";
+    req.path = "/api/v1/namespaces/default/pods";
+    req.headers["content-type"] = "application/json";
+    req.query.emplace("fieldManager", "bench");
+    req.body = pod_json("h" + std::to_string(i++));
+    auto r = handler.handle(req);
+    if (r.status != 201) state.SkipWithError("create failed");
+  }
+}
+BENCHMARK(BM_HandlerCreate)->Unit(benchmark::kMicrosecond);
+
+BENCHMARK(BM_PodCreates)->Arg(64)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+
+void BM_List(benchmark::State& state) {
+  const bool table = state.range(0) == 1;
+  constexpr int kPods = 10000;
+  ApiServer api;
+  {
+    std::vector<std::thread> writers;
+    std::atomic<int> next{0};
+    for (int t = 0; t < 32; ++t)
+      writers.emplace_back([&] {
+        for (int i = next++; i < kPods; i = next++)
+          (void)api.store->create(*api.pods, "default", Json::parse(pod_json("p" + std::to_string(i))));
+      });
+    for (auto& w : writers) w.join();
+  }
+  Client c(api.server->url());
+  const char* accept = table ? "application/json;as=Table;v=v1;g=meta.k8s.io,application/json" : "application/json";
+  malloc_trim(0);
+  long before = rss_bytes();
+  long peak = before;
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    std::string body;
+    int s = c.request("GET", "/api/v1/namespaces/default/pods", "", &body, accept);
+    if (s != 200) state.SkipWithError("list failed");
+    bytes = body.size();
+    peak = std::max(peak, rss_bytes());
+  }
+  state.counters["pods"] = kPods;
+  state.counters["response_MiB"] = static_cast<double>(bytes) / (1 << 20);
+  state.counters["rss_growth_MiB"] = static_cast<double>(peak - before) / (1 << 20);
+}
+BENCHMARK(BM_List)->Arg(0)->Arg(1)->ArgName("table")->Iterations(10)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
