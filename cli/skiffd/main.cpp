@@ -10,6 +10,7 @@
 #include "kernel/daemon/daemon.hpp"
 #include "kernel/log/logger.hpp"
 #include "kernel/plugins/loader.hpp"
+#include "kernel/reconcile/component.hpp"
 #include "skiff/plugin/abi.hpp"
 
 namespace {
@@ -72,6 +73,7 @@ int main(int argc, char** argv, char** envp) {
     plugin_log.set_level(config->log_level);
     Daemon daemon(std::move(config).value(), std::move(plugins), SKIFF_VERSION);
     daemon.add_component(skiff::kernel::api::api_server_component());
+    daemon.add_component(skiff::kernel::controllers_component());
     int code = daemon.run();
     return code == 0 ? kExitOk : code == kExitConfig ? kExitConfig : kExitRuntime;
   } catch (const std::exception& e) {
