@@ -10,6 +10,7 @@
 #include "kernel/api/defaults.hpp"
 #include "kernel/api/openapi.hpp"
 #include "kernel/api/patch.hpp"
+#include "kernel/api/protobuf.hpp"
 #include "kernel/api/schema.hpp"
 #include "kernel/api/table.hpp"
 #include "kernel/api/validation.hpp"
@@ -220,12 +221,12 @@ struct ApiHandler::Impl {
 
   // ---------------------------------------------------------------- request decoding
 
-  // The body as JSON: JSON, or YAML when the content type says so. Errors carry the position.
+  // The body as JSON: JSON, YAML when the content type says so, or Kubernetes' protobuf (typed-client
+  // commands such as `kubectl create deployment` send it), decoded into the JSON Kubernetes gives the
+  // same object; a protobuf body of a kind without a schema stays a 415. Errors carry the position.
   plugin::Result<Json> decode_body(const HttpRequest& req) const {
     std::string ct = req.header("content-type");
-    if (ct.rfind("application/vnd.kubernetes.protobuf", 0) == 0)
-      return Status(Code::kUnsupportedMediaType, "the body of the request was in an unknown format - accepted media "
-                                                 "types include: application/json, application/yaml");
+    if (ct.rfind(kProtobufContentType, 0) == 0) return decode_protobuf_body(req.body);
     if (req.body.empty()) return plugin::bad_request("the request body is empty");
     bool yaml = ct.find("yaml") != std::string::npos;
     if (yaml) {
@@ -480,8 +481,9 @@ struct ApiHandler::Impl {
     if (req.header("content-type").find("apply-patch") == std::string::npos)
       record_update(obj, nullptr, field_manager(req), clock.now_ms());
     if (dry_run(req)) return json_response(201, obj);
+    std::string name = obj["metadata"].value("name", "");
     auto created = store.create(type, ns, std::move(obj));
-    if (!created) return error_response(created.status(), &type);
+    if (!created) return error_response(created.status(), &type, name);
     HttpResponse r = raw_json(201, (*created)->json);
     r.headers = std::move(warnings.headers);
     return r;

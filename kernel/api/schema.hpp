@@ -4,7 +4,9 @@
 // description transcribed from the Kubernetes 1.32 Go types; it is parsed once, on first use.
 //
 // Also here: the checks behind fieldValidation=Strict (unknown fields) and the typed decoder's
-// errors for values of the wrong JSON type, with Kubernetes' message wording.
+// errors for values of the wrong JSON type, with Kubernetes' message wording. Each field also carries
+// its number in Kubernetes' protobuf encoding and the Go facts (pointer, omitempty) that protobuf.hpp
+// needs to turn a protobuf body into the JSON Go would write for it.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +57,7 @@ struct ValueType {
   ListType list_type = ListType::kAtomic;  // kArray
   std::vector<std::string> list_map_keys;  // kArray with ListType::kMap
   bool map_atomic = false;                 // kMap: +mapType=atomic
+  bool duration = false;                   // kString: metav1.Duration ("1h0m0s"; protobuf: {1: int64 nanoseconds})
 };
 
 struct FieldSchema {
@@ -64,7 +67,21 @@ struct FieldSchema {
   std::string patch_merge_key;                // struct tag patchMergeKey
   Json default_value;                         // null, or the default (list-map keys such as protocol: "TCP")
 
+  // Kubernetes' protobuf encoding and how Go's JSON encoder writes the field (see schema.cpp's table).
+  std::int32_t proto_number = 0;  // field number in the type's protobuf message; 0 only when json_only
+  bool json_only = false;         // no protobuf field: TypeMeta's apiVersion and kind (carried by the envelope)
+  bool pointer = false;           // a Go pointer: a present value is written even when it is zero
+  bool omit_empty = true;         // the json tag has omitempty
+  bool inlined = false;           // copied from a Go-embedded type; proto_number is within that type's message
+
   bool has_strategy(std::string_view strategy) const noexcept;
+};
+
+// A Go-embedded struct (",inline"): JSON shows its fields in the parent (copied into
+// TypeSchema::fields with `inlined` set), protobuf carries it as one nested message field.
+struct InlineSchema {
+  std::int32_t proto_number = 0;
+  const TypeSchema* type = nullptr;
 };
 
 struct TypeSchema {
@@ -75,9 +92,14 @@ struct TypeSchema {
   std::string kind;
   bool atomic = false;  // +structType=atomic
   std::vector<FieldSchema> fields;
-  const ValueType* self = nullptr;  // a ValueType of kind kObject that refers to this type
+  std::vector<InlineSchema> inlines;  // embedded types, in table order
+  const ValueType* self = nullptr;    // a ValueType of kind kObject that refers to this type
 
   const FieldSchema* field(std::string_view json_name) const noexcept;
+  // The type's own field with this protobuf number (not one copied from an inlined type), or null.
+  const FieldSchema* proto_field(std::int32_t number) const noexcept;
+  // The inlined type carried as protobuf field `number`, or null.
+  const TypeSchema* proto_inline(std::int32_t number) const noexcept;
   bool is_kind() const noexcept { return !kind.empty(); }
   std::string openapi_name() const { return package + "." + name; }  // "io.k8s.api.apps.v1.DeploymentSpec"
   std::string go_name() const;                                       // "v1.DeploymentSpec"
