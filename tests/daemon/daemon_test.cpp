@@ -272,7 +272,7 @@ TEST_F(DaemonTest, SkiffPluginsListsPluginsAndRefusals) {
     EXPECT_THAT(json.out, AllOf(HasSubstr("\"refused\""), HasSubstr("libskiff-abi-wrong-tag.so"), HasSubstr("abi-tag"),
                                 HasSubstr("\"skiff.controller.v1\"")));
   }
-  auto bad_output = run("skiff", {"plugins", "-o", "yaml"});
+  auto bad_output = run("skiff", {"plugins", "-o", "xml"});
   EXPECT_EQ(bad_output.code, 2);
   auto version = run("skiff", {"version"});
   EXPECT_EQ(version.code, 0);

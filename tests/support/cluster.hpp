@@ -51,6 +51,24 @@ class Cluster {
     argv.insert(argv.end(), args.begin(), args.end());
     return run_process(argv, {{"HOME", dir_.str()}}, timeout, input);
   }
+  // Runs build/bin/skiff with this cluster's kubeconfig ($KUBECONFIG) and a private HOME; `env`
+  // adds to (or overrides) that environment.
+  ProcessResult skiff(std::vector<std::string> args, const std::string& input = {},
+                      std::map<std::string, std::string> env = {},
+                      std::chrono::milliseconds timeout = std::chrono::seconds(60)) const {
+    std::vector<std::string> argv = {std::string(SKIFF_TEST_BIN_DIR) + "/skiff"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    env.emplace("KUBECONFIG", kubeconfig());
+    env.emplace("HOME", dir_.str());
+    return run_process(argv, env, timeout, input);
+  }
+  // The admin bearer token skiffd wrote next to its kubeconfig.
+  std::string token() const {
+    std::ifstream in(data_dir() + "/admin-token");
+    std::string t;
+    in >> t;
+    return t;
+  }
   std::string write(const std::string& name, const std::string& content) const {
     auto p = dir_.path() / name;
     std::ofstream(p) << content;
