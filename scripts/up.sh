@@ -23,5 +23,6 @@ else
   grep -q 'msg=ready' "$log" || { echo "skiff: skiffd did not report ready; see $log" >&2; exit 1; }
   echo "skiff: skiffd started (pid $(cat "$pidfile")), store: sqlite at $DATA_DIR/skiff.db"
 fi
+echo "skiff: reach it with: export KUBECONFIG=$DATA_DIR/kubeconfig; kubectl get namespaces   (or build/bin/skiff cluster status)"
 echo "skiff: log: $log    stop: kill \$(cat $pidfile)"
 echo "skiff: loaded plugins: build/bin/skiff plugins"
