@@ -17,6 +17,7 @@
 
 #include "kernel/api/handler.hpp"
 #include "kernel/api/server.hpp"
+#include "kernel/daemon/daemon.hpp"
 #include "kernel/store/object_store.hpp"
 #include "memory_store.hpp"
 #include "sqlite_store.hpp"
@@ -27,13 +28,7 @@ namespace {
 using namespace skiff;
 using kernel::Json;
 
-class SystemClock final : public plugin::Clock {
- public:
-  std::int64_t now_ms() const noexcept override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-};
+using kernel::SystemClock;  // the daemon's wall clock
 
 long rss_bytes() {
   std::ifstream statm("/proc/self/statm");
