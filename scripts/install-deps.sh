@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git ccache
   libboost-dev libboost-program-options-dev
   libsqlite3-dev sqlite3
   nlohmann-json3-dev libyaml-cpp-dev libcereal-dev

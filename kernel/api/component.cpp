@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernel/api/client.hpp"
 #include "kernel/api/handler.hpp"
 #include "kernel/api/pki.hpp"
 #include "kernel/api/server.hpp"
@@ -57,6 +58,8 @@ class ApiServerComponent final : public Component {
     handler_ = std::make_unique<ApiHandler>(daemon_.store(), daemon_.metrics(), daemon_.logger(), daemon_.clock(),
                                             std::move(handler_options));
     if (auto st = handler_->bootstrap(); !st) return st;
+    client_ = std::make_unique<ApiClient>(*handler_, daemon_.store().registry());
+    daemon_.set_api_client(client_.get());
     server_ = std::make_unique<Server>(*handler_, daemon_.metrics(), daemon_.logger(), options);
     if (auto st = server_->start(); !st) return st;
     std::string kubeconfig = (config.data_dir / "kubeconfig").string();
@@ -72,6 +75,8 @@ class ApiServerComponent final : public Component {
   void stop() noexcept override {
     if (server_) server_->stop();
     server_.reset();
+    daemon_.set_api_client(nullptr);
+    client_.reset();
     handler_.reset();
   }
 
@@ -101,6 +106,7 @@ class ApiServerComponent final : public Component {
 
   Daemon& daemon_;
   std::unique_ptr<ApiHandler> handler_;
+  std::unique_ptr<ApiClient> client_;
   std::unique_ptr<Server> server_;
 };
 

@@ -85,6 +85,13 @@ HttpResponse raw_json(int status, std::string body) {
   return r;
 }
 
+// A stored object as the response.
+HttpResponse object_json(int status, ObjectPtr object) {
+  HttpResponse r = raw_json(status, object->json);
+  r.object = std::move(object);
+  return r;
+}
+
 HttpResponse error_response(const Status& st, const ResourceType* type = nullptr, std::string_view name = {}) {
   int code = http_code(st.code());
   Json details = nullptr;
@@ -314,9 +321,14 @@ struct ApiHandler::Impl {
     return std::nullopt;
   }
 
-  std::optional<HttpResponse> admit_update(const ResourceType& type, Json& obj, const Json& old) const {
+  // A /status write keeps the stored spec (the store enforces it) and, as Kubernetes' status
+  // strategies do, is judged on metadata and status only.
+  std::optional<HttpResponse> admit_update(const ResourceType& type, Json& obj, const Json& old, bool status_sub) const {
+    if (status_sub && old.contains("spec")) obj["spec"] = old["spec"];
     apply_defaults(type.id.group, type.kind, obj, Operation::kUpdate);
     auto errors = validate(type.id.group, type.kind, obj, &old);
+    if (status_sub)
+      std::erase_if(errors, [](const FieldError& e) { return e.field == "spec" || e.field.starts_with("spec."); });
     if (!errors.empty()) return invalid_response(type, obj, errors);
     return std::nullopt;
   }
@@ -337,7 +349,7 @@ struct ApiHandler::Impl {
     if (wants_table(req))
       return json_response(200, to_table(type, {*obj}, clock.now_ms(), include_object_param(req),
                                          std::to_string((*obj)->resource_version)));
-    return raw_json(200, (*obj)->json);
+    return object_json(200, *obj);
   }
 
   ListOptions list_options(const HttpRequest& req, std::string_view ns) const {
@@ -484,7 +496,7 @@ struct ApiHandler::Impl {
     std::string name = obj["metadata"].value("name", "");
     auto created = store.create(type, ns, std::move(obj));
     if (!created) return error_response(created.status(), &type, name);
-    HttpResponse r = raw_json(201, (*created)->json);
+    HttpResponse r = object_json(201, *created);
     r.headers = std::move(warnings.headers);
     return r;
   }
@@ -492,7 +504,7 @@ struct ApiHandler::Impl {
   // Writes `next` (the whole object) as an update of `current`, with admission.
   HttpResponse finish_update(const HttpRequest& req, const ResourceType& type, Json next, const Json& current,
                              bool status_sub, HttpResponse warnings) {
-    if (auto bad = admit_update(type, next, current)) return *bad;
+    if (auto bad = admit_update(type, next, current, status_sub)) return *bad;
     if (req.header("content-type").find("apply-patch") == std::string::npos)
       record_update(next, &current, field_manager(req), clock.now_ms(),
                     status_sub ? FieldManagerOptions{"status", {"spec"}} : FieldManagerOptions{});
@@ -502,7 +514,7 @@ struct ApiHandler::Impl {
       std::string name = current["metadata"].value("name", "");
       return error_response(updated.status(), &type, name);
     }
-    HttpResponse r = raw_json(200, (*updated)->json);
+    HttpResponse r = object_json(200, *updated);
     r.headers = std::move(warnings.headers);
     return r;
   }
@@ -613,6 +625,7 @@ struct ApiHandler::Impl {
 
   HttpResponse remove(const HttpRequest& req, const ResourceType& type, std::string_view ns, std::string_view name) {
     DeleteOptions opts;
+    std::string policy = req.param("propagationPolicy").value_or("");
     if (!req.body.empty() && req.header("content-type").find("json") != std::string::npos) {
       Json body = Json::parse(req.body, nullptr, false);
       if (body.is_object() && body.contains("preconditions") && body["preconditions"].is_object()) {
@@ -621,16 +634,42 @@ struct ApiHandler::Impl {
         if (p.contains("resourceVersion") && p["resourceVersion"].is_string())
           opts.precondition_resource_version = std::atoll(p["resourceVersion"].get<std::string>().c_str());
       }
+      if (body.is_object() && body.contains("propagationPolicy") && body["propagationPolicy"].is_string())
+        policy = body["propagationPolicy"].get<std::string>();
+      else if (body.is_object() && body.value("orphanDependents", false))
+        policy = "Orphan";  // the pre-1.7 spelling, still accepted by Kubernetes
     }
+    if (!policy.empty() && policy != "Background" && policy != "Foreground" && policy != "Orphan")
+      return error_response(422, "Invalid",
+                            "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"" + policy +
+                                "\": supported values: \"Background\", \"Foreground\", \"Orphan\"");
     if (&type == namespaces) return delete_namespace(name);
     if (dry_run(req)) {
       auto obj = store.get(type, ns, name);
       if (!obj) return error_response(obj.status(), &type, name);
-      return raw_json(200, (*obj)->json);
+      return object_json(200, *obj);
+    }
+    // Foreground and Orphan keep the object (with its deletionTimestamp) behind a finalizer the garbage
+    // collector removes once the dependents are deleted, or released.
+    if (policy == "Foreground" || policy == "Orphan") {
+      const std::string finalizer = policy == "Foreground" ? "foregroundDeletion" : "orphan";
+      auto guarded = store.update_with(type, ns, name, [&](Json& j) {
+        const Json& meta = j["metadata"];
+        if (opts.precondition_uid && meta.value("uid", "") != *opts.precondition_uid)
+          return Status(Code::kConflict, "Precondition failed: UID in precondition: " + *opts.precondition_uid +
+                                             ", UID in object meta: " + meta.value("uid", ""));
+        if (meta.contains("deletionTimestamp")) return Status::ok();  // no new finalizers while deleting
+        Json& fin = j["metadata"]["finalizers"];
+        if (!fin.is_array()) fin = Json::array();
+        if (std::find(fin.begin(), fin.end(), finalizer) == fin.end()) fin.push_back(finalizer);
+        return Status::ok();
+      });
+      if (!guarded) return error_response(guarded.status(), &type, name);
+      opts.precondition_resource_version.reset();  // our own write moved it on
     }
     auto result = store.remove(type, ns, name, opts);
     if (!result) return error_response(result.status(), &type, name);
-    return raw_json(200, result->object->json);
+    return object_json(200, result->object);
   }
 
   // A namespace is not deleted at once: it turns Terminating (deletionTimestamp set, phase
@@ -646,7 +685,7 @@ struct ApiHandler::Impl {
     if (!guarded) return error_response(guarded.status(), namespaces, name);
     auto del = store.remove(*namespaces, "", name);
     if (!del) return error_response(del.status(), namespaces, name);
-    if (del->deleted) return raw_json(200, del->object->json);
+    if (del->deleted) return object_json(200, del->object);
     auto terminating = store.update_with(
         *namespaces, "", name,
         [](Json& j) {
@@ -655,7 +694,7 @@ struct ApiHandler::Impl {
         },
         UpdateOptions{.status = true});
     if (!terminating) return error_response(terminating.status(), namespaces, name);
-    return raw_json(200, (*terminating)->json);
+    return object_json(200, *terminating);
   }
 
   HttpResponse delete_collection(const HttpRequest& req, const ResourceType& type, std::string_view ns) {
@@ -737,7 +776,9 @@ struct ApiHandler::Impl {
     if (!result) return error_response(result.status(), pods, name);
     Json st = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", Json::object()}, {"status", "Success"},
                {"code", 201}};
-    return json_response(201, st);
+    HttpResponse r = json_response(201, st);
+    r.object = result->object;
+    return r;
   }
 
   HttpResponse binding(const HttpRequest& req, std::string_view ns, std::string_view name) {
@@ -757,9 +798,30 @@ struct ApiHandler::Impl {
       return Status::ok();
     });
     if (!updated) return error_response(updated.status(), pods, name);
+    // Like Kubernetes' binding storage: the bound pod's PodScheduled condition turns True.
+    auto scheduled = store.update_with(
+        *pods, ns, name,
+        [&](Json& j) {
+          Json& conditions = j["status"]["conditions"];
+          if (!conditions.is_array()) conditions = Json::array();
+          Json condition = {{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr},
+                            {"lastTransitionTime", format_rfc3339(clock.now_ms())}};
+          for (Json& c : conditions)
+            if (c.is_object() && c.value("type", "") == "PodScheduled") {
+              if (c.value("status", "") == "True") return Status::ok();
+              c = std::move(condition);
+              return Status::ok();
+            }
+          conditions.push_back(std::move(condition));
+          return Status::ok();
+        },
+        UpdateOptions{.status = true});
+    if (scheduled) updated = std::move(scheduled);
     Json st = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", Json::object()}, {"status", "Success"},
                {"code", 201}};
-    return json_response(201, st);
+    HttpResponse r = json_response(201, st);
+    r.object = *updated;
+    return r;
   }
 
   // ---------------------------------------------------------------- routing
@@ -951,39 +1013,6 @@ plugin::Status ApiHandler::bootstrap() {
     if (!r && r.status().code() != Code::kAlreadyExists) return r.status().with_context("creating namespace");
   }
   return Status::ok();
-}
-
-ApiHandler::WriteResult ApiHandler::create(const ResourceType& type, std::string_view ns, const std::string& body) {
-  HttpRequest req;
-  req.method = "POST";
-  req.body = body;
-  req.headers["content-type"] = "application/json";
-  HttpResponse r = impl_->create(req, type, ns);
-  WriteResult out{r.status, nullptr, {}};
-  if (r.status >= 400) {
-    out.error_body = std::move(r.body);
-  } else {
-    Json j = Json::parse(r.body);
-    if (auto got = impl_->store.get(type, ns, j["metadata"].value("name", ""))) out.object = *got;
-  }
-  return out;
-}
-
-ApiHandler::WriteResult ApiHandler::update(const ResourceType& type, std::string_view ns, std::string_view name,
-                                           const std::string& body, bool status_subresource) {
-  HttpRequest req;
-  req.method = "PUT";
-  req.body = body;
-  req.headers["content-type"] = "application/json";
-  HttpResponse r = impl_->update(req, type, ns, name, status_subresource);
-  WriteResult out{r.status, nullptr, {}};
-  if (r.status >= 400) {
-    out.error_body = std::move(r.body);
-  } else {
-    auto got = impl_->store.get(type, ns, name);
-    if (got) out.object = *got;
-  }
-  return out;
 }
 
 }  // namespace skiff::kernel::api

@@ -3,7 +3,7 @@
 // binding, Table output, and admission (defaults, validation, strict field checks) on every write.
 //
 // Transport-free: it maps an HttpRequest to an HttpResponse (server.hpp is the NNG shell), so tests
-// can drive it directly and in-process clients (controllers) go through the same admission.
+// can drive it directly and in-process clients (controllers, client.hpp) go through the same admission.
 #pragma once
 
 #include <functional>
@@ -44,16 +44,6 @@ class ApiHandler final : public Handler {
 
   // Creates the namespaces every cluster has (default, kube-system, kube-public, kube-node-lease).
   plugin::Status bootstrap();
-
-  // The write path with admission, for in-process clients. `body` is the object JSON.
-  struct WriteResult {
-    int status = 0;  // HTTP status
-    ObjectPtr object;
-    std::string error_body;  // a Status JSON when status >= 400
-  };
-  WriteResult create(const ResourceType& type, std::string_view ns, const std::string& body);
-  WriteResult update(const ResourceType& type, std::string_view ns, std::string_view name, const std::string& body,
-                     bool status_subresource);
 
   struct Impl;
 

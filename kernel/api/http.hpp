@@ -55,6 +55,9 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<StreamBody> stream;  // set for watch responses
+  // The stored object the body shows (after a get or a write), for in-process callers that would
+  // otherwise parse the body back.
+  ObjectPtr object;
   // For metrics: Kubernetes' verb (get, list, watch, create, …) and resource ("pods", "deployments.apps").
   std::string verb;
   std::string resource;

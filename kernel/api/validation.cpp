@@ -765,11 +765,7 @@ class Checker {
     if (str(n, "namespace") != str(o, "namespace") && !str(n, "namespace").empty())
       immutable("metadata.namespace", str(n, "namespace"));
     if (!str(n, "uid").empty() && str(n, "uid") != str(o, "uid")) immutable("metadata.uid", str(n, "uid"));
-    auto ng = find_member(n, "generation");
-    auto og = find_member(o, "generation");
-    if (ng && og && ng->is_number_integer() && og->is_number_integer() &&
-        ng->get<std::int64_t>() < og->get<std::int64_t>())
-      invalid("metadata.generation", *ng, "must not be decremented");
+    // metadata.generation is the server's: whatever a client sends is replaced, as in Kubernetes.
     // Finalizers cannot be added to an object that is being deleted.
     if (find_member(o, "deletionTimestamp")) {
       std::set<std::string> had;

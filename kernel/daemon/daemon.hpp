@@ -22,6 +22,7 @@
 #include "kernel/plugins/loader.hpp"
 #include "kernel/store/object_store.hpp"
 #include "kernel/store/resource.hpp"
+#include "skiff/plugin/client.hpp"
 #include "skiff/plugin/object.hpp"
 #include "skiff/plugin/status.hpp"
 #include "skiff/plugin/store.hpp"
@@ -79,6 +80,10 @@ class Daemon {
   // The context a plugin object made from `plugin_export` receives: a logger tagged with its
   // section, its config section, the metrics registry, the data dir. Lives as long as the daemon.
   const plugin::PluginContext& plugin_context(const ExportInfo& plugin_export);
+  // The in-process API client (writes with the API's admission), published by the API component for
+  // the components started after it (controllers, scheduler). Null until then.
+  void set_api_client(plugin::Client* client) noexcept { api_client_ = client; }
+  plugin::Client* api_client() const noexcept { return api_client_; }
 
  private:
   struct PluginHost;
@@ -96,6 +101,7 @@ class Daemon {
   std::deque<std::unique_ptr<PluginHost>> hosts_;
   std::shared_ptr<plugin::store::Backend> backend_;
   std::unique_ptr<ObjectStore> store_;
+  plugin::Client* api_client_ = nullptr;
   std::vector<ComponentFactory> factories_;
   std::vector<std::unique_ptr<Component>> components_;
   std::size_t started_components_ = 0;

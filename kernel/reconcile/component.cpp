@@ -13,6 +13,8 @@ class ControllersComponent final : public Component {
   std::string_view name() const noexcept override { return "controllers"; }
 
   plugin::Status start() override {
+    plugin::Client* client = daemon_.api_client();
+    if (client == nullptr) return plugin::internal("the controllers component needs the API component started before it");
     informers_ = std::make_unique<SharedInformerFactory>(daemon_.store(), InformerOptions{});
     for (const ExportInfo& e : daemon_.plugins().exports_of(plugin::controller::Controller::kRole)) {
       if (!daemon_.config().controller_enabled(e.name)) {
@@ -21,7 +23,7 @@ class ControllersComponent final : public Component {
       }
       auto controller = daemon_.plugins().create<plugin::controller::Controller>(e.name, daemon_.plugin_context(e));
       if (!controller) return controller.status().with_context("controller " + e.name);
-      auto runner = std::make_unique<ControllerRunner>(e.name, std::move(*controller), daemon_.store(), *informers_,
+      auto runner = std::make_unique<ControllerRunner>(e.name, std::move(*controller), *client, *informers_,
                                                        daemon_.metrics(), daemon_.logger(), daemon_.clock());
       if (auto st = runner->start(); !st) return st;
       daemon_.logger().info("controller started", {{"controller", e.name}, {"plugin", e.plugin}});

@@ -11,67 +11,12 @@ namespace {
 using plugin::controller::KeyMapping;
 using plugin::controller::WatchSpec;
 
-Result<const ResourceType*> find_type(const ObjectStore& store, const plugin::ResourceId& resource) {
-  const ResourceType* type = store.registry().find(resource);
-  if (type == nullptr) return plugin::not_found("the server could not find the requested resource " + resource.to_string());
-  return type;
-}
-
-// Parses a write's JSON body and hands it, with the resource's type, to `write`. Nothing thrown
-// escapes: the Client interface is noexcept.
-template <class Write>
-Result<ObjectPtr> with_body(const ObjectStore& store, std::string_view verb, const plugin::ResourceId& resource,
-                            std::string_view json, Write&& write) noexcept {
-  try {
-    auto type = find_type(store, resource);
-    if (!type) return type.status();
-    Json object = Json::parse(json, nullptr, /*allow_exceptions=*/false);
-    if (object.is_discarded() || !object.is_object())
-      return plugin::invalid(std::string(verb) + " " + resource.to_string() + ": the body is not a JSON object");
-    return write(**type, std::move(object));
-  } catch (const std::exception& e) {
-    return plugin::internal(std::string(verb) + " " + resource.to_string() + ": " + e.what());
-  }
-}
-
 WorkQueueOptions with_depth(WorkQueueOptions options, plugin::Gauge& depth) {
   options.depth = &depth;
   return options;
 }
 
 }  // namespace
-
-// ---- StoreClient ----------------------------------------------------------------------------
-
-Result<ObjectPtr> StoreClient::create(const plugin::ResourceId& resource, std::string_view ns,
-                                      std::string_view json) noexcept {
-  return with_body(store_, "create", resource, json, [&](const ResourceType& type, Json object) {
-    return store_.create(type, ns, std::move(object));
-  });
-}
-
-Result<ObjectPtr> StoreClient::update(const plugin::ResourceId& resource, std::string_view json) noexcept {
-  return with_body(store_, "update", resource, json, [&](const ResourceType& type, Json object) {
-    return store_.update(type, std::move(object), UpdateOptions{.status = false});
-  });
-}
-
-Result<ObjectPtr> StoreClient::update_status(const plugin::ResourceId& resource, std::string_view json) noexcept {
-  return with_body(store_, "update status of", resource, json, [&](const ResourceType& type, Json object) {
-    return store_.update(type, std::move(object), UpdateOptions{.status = true});
-  });
-}
-
-Status StoreClient::remove(const plugin::ResourceId& resource, std::string_view ns, std::string_view name) noexcept {
-  try {
-    auto type = find_type(store_, resource);
-    if (!type) return type.status();
-    auto removed = store_.remove(**type, ns, name);
-    return removed ? Status::ok() : removed.status();
-  } catch (const std::exception& e) {
-    return plugin::internal("delete " + resource.to_string() + " " + object_key(ns, name) + ": " + e.what());
-  }
-}
 
 // ---- InformerCache --------------------------------------------------------------------------
 
@@ -99,7 +44,7 @@ ObjectPtr InformerCache::get(const plugin::ResourceId& resource, std::string_vie
 }
 
 Result<std::vector<ObjectPtr>> InformerCache::list(const plugin::ResourceId& resource,
-                                                   const plugin::controller::ListFilter& filter) const noexcept {
+                                                   const plugin::ListFilter& filter) const noexcept {
   try {
     auto informer = this->informer(resource);
     if (!informer) return plugin::not_found("no informer for " + resource.to_string() + ": the controller does not watch it");
@@ -135,10 +80,10 @@ std::optional<ControllerRef> controller_ref(const Object& object, std::string_vi
 // ---- ControllerRunner -----------------------------------------------------------------------
 
 ControllerRunner::ControllerRunner(std::string name, std::shared_ptr<plugin::controller::Controller> controller,
-                                   ObjectStore& store, SharedInformerFactory& informers, MetricsRegistry& metrics,
+                                   plugin::Client& client, SharedInformerFactory& informers, MetricsRegistry& metrics,
                                    plugin::Logger& logger, const plugin::Clock& clock, ControllerRunnerOptions options)
     : name_(std::move(name)), controller_(std::move(controller)), informers_(informers), logger_(logger),
-      clock_(clock), options_(std::move(options)), client_(store),
+      clock_(clock), options_(std::move(options)), client_(client),
       depth_(metrics.gauge("skiff_controller_queue_depth", "Keys ready in a controller's work queue",
                            render_labels({{"controller", name_}}))),
       succeeded_(metrics.counter("skiff_controller_reconcile_total", "Reconcile calls by controller and result",

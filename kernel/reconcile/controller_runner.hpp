@@ -22,21 +22,8 @@
 
 namespace skiff::kernel {
 
-// plugin::controller::Client over the kernel's object store: JSON in, the store's checks applied.
-class StoreClient final : public plugin::controller::Client {
- public:
-  explicit StoreClient(ObjectStore& store) : store_(store) {}
-  Result<ObjectPtr> create(const plugin::ResourceId& resource, std::string_view ns, std::string_view json) noexcept override;
-  Result<ObjectPtr> update(const plugin::ResourceId& resource, std::string_view json) noexcept override;
-  Result<ObjectPtr> update_status(const plugin::ResourceId& resource, std::string_view json) noexcept override;
-  Status remove(const plugin::ResourceId& resource, std::string_view ns, std::string_view name) noexcept override;
-
- private:
-  ObjectStore& store_;
-};
-
 // plugin::controller::Cache over a set of informers (those of the resources a controller watches).
-class InformerCache final : public plugin::controller::Cache {
+class InformerCache final : public plugin::Cache {
  public:
   void add(const plugin::ResourceId& resource, std::shared_ptr<Informer> informer);
   // Null for a resource this cache has no informer for.
@@ -45,7 +32,7 @@ class InformerCache final : public plugin::controller::Cache {
   ObjectPtr get(const plugin::ResourceId& resource, std::string_view ns, std::string_view name) const noexcept override;
   // kNotFound for a resource without an informer; kInvalid for a bad label selector.
   Result<std::vector<ObjectPtr>> list(const plugin::ResourceId& resource,
-                                      const plugin::controller::ListFilter& filter) const noexcept override;
+                                      const plugin::ListFilter& filter) const noexcept override;
 
  private:
   std::map<std::string, std::shared_ptr<Informer>> informers_;  // by "group/version/resource"
@@ -70,7 +57,9 @@ struct ControllerRunnerOptions {
 class ControllerRunner {
  public:
   // Everything passed by reference must outlive the runner. `name` labels logs and metrics.
-  ControllerRunner(std::string name, std::shared_ptr<plugin::controller::Controller> controller, ObjectStore& store,
+  // `client` is how the controller writes: the API's in-process client (api/client.hpp), so its
+  // writes get the API's admission.
+  ControllerRunner(std::string name, std::shared_ptr<plugin::controller::Controller> controller, plugin::Client& client,
                    SharedInformerFactory& informers, MetricsRegistry& metrics, plugin::Logger& logger,
                    const plugin::Clock& clock, ControllerRunnerOptions options = {});
   ~ControllerRunner();  // stop()
@@ -101,7 +90,7 @@ class ControllerRunner {
   const plugin::Clock& clock_;
   const ControllerRunnerOptions options_;
 
-  StoreClient client_;
+  plugin::Client& client_;
   InformerCache cache_;
   std::vector<plugin::controller::WatchSpec> watches_;
   std::shared_ptr<Informer> primary_;

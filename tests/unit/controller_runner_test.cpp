@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 
+#include "kernel/api/client.hpp"
 #include "kernel/log/logger.hpp"
 #include "tests/unit/memory_object_store.hpp"
 
@@ -92,7 +93,7 @@ class RunnerTest : public ::testing::Test {
  protected:
   ControllerRunner& run(std::shared_ptr<Controller> controller, ControllerRunnerOptions options = {},
                         std::string name = "test") {
-    runners.push_back(std::make_unique<ControllerRunner>(std::move(name), std::move(controller), env.store(), factory,
+    runners.push_back(std::make_unique<ControllerRunner>(std::move(name), std::move(controller), client, factory,
                                                          metrics, logger, env.clock(), std::move(options)));
     auto started = runners.back()->start();
     EXPECT_TRUE(started.is_ok()) << started.message();
@@ -123,6 +124,10 @@ class RunnerTest : public ::testing::Test {
   SharedInformerFactory factory{env.store()};
   MetricsRegistry metrics;
   CapturingLogger logger;
+  // Controllers write through the API's in-process client, as in the daemon.
+  api::ApiHandler handler{env.store(), metrics, logger, env.clock()};
+  api::ApiClient client{handler, env.registry()};
+  bool bootstrapped = handler.bootstrap().is_ok();  // the namespaces every cluster has
   ManualQueueClock clock;  // for runners whose options.queue.clock points here
   std::vector<std::unique_ptr<ControllerRunner>> runners;  // declared last: stopped first
 };
@@ -148,7 +153,7 @@ class MirrorController final : public Controller {
     if (!source) {
       if (!copy) return ReconcileResult{};
       writes.add("delete " + ns + "/" + copy_name);
-      if (auto s = client_->remove(kConfigMaps, ns, copy_name); !s) return s;
+      if (auto s = client_->remove(kConfigMaps, ns, copy_name, {}); !s) return s.status();
       return ReconcileResult{};
     }
     json data = data_of(*source);
@@ -554,7 +559,7 @@ TEST_F(RunnerTest, StartRefusesBadWatchSpecsWithContext) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.message);
     auto controller = std::make_shared<FixedWatches>(c.watches);
-    ControllerRunner runner("broken", controller, env.store(), factory, metrics, logger, env.clock());
+    ControllerRunner runner("broken", controller, client, factory, metrics, logger, env.clock());
     Status s = runner.start();
     ASSERT_FALSE(s.is_ok());
     EXPECT_EQ(s.code(), c.code);
@@ -567,10 +572,10 @@ TEST_F(RunnerTest, StartRefusesBadWatchSpecsWithContext) {
 
 // ---- the Cache and Client a controller is given ------------------------------------------------
 
-TEST_F(RunnerTest, StoreClientChecksAndForwardsWrites) {
-  StoreClient client(env.store());
+TEST_F(RunnerTest, ApiClientChecksAndForwardsWrites) {
+  ASSERT_TRUE(bootstrapped);
   auto bad_json = client.create(kConfigMaps, "default", "{not json");
-  EXPECT_EQ(bad_json.status().code(), plugin::Code::kInvalid);
+  EXPECT_EQ(bad_json.status().code(), plugin::Code::kBadRequest) << bad_json.status().message();
   EXPECT_EQ(client.create({"", "v1", "widgets"}, "default", "{}").status().code(), plugin::Code::kNotFound);
 
   auto created = client.create(kConfigMaps, "default", R"({"metadata":{"name":"c"},"data":{"k":"v"}})");
@@ -585,10 +590,14 @@ TEST_F(RunnerTest, StoreClientChecksAndForwardsWrites) {
   auto updated = client.update(kConfigMaps, fresh.dump());
   ASSERT_TRUE(updated.is_ok()) << updated.status().message();
   stale["data"]["k"] = "v3";
-  EXPECT_EQ(client.update(kConfigMaps, stale.dump()).status().code(), plugin::Code::kConflict);
+  auto conflicting = client.update(kConfigMaps, stale.dump());
+  EXPECT_EQ(conflicting.status().code(), plugin::Code::kConflict) << conflicting.status().message();
 
-  EXPECT_TRUE(client.remove(kConfigMaps, "default", "c").is_ok());
-  EXPECT_EQ(client.remove(kConfigMaps, "default", "c").code(), plugin::Code::kNotFound);
+  auto bad_name = client.create(kConfigMaps, "default", R"({"metadata":{"name":"Not_A_Name"}})");
+  EXPECT_EQ(bad_name.status().code(), plugin::Code::kInvalid) << "admission applies to in-process writes";
+
+  EXPECT_TRUE(client.remove(kConfigMaps, "default", "c", {}).is_ok());
+  EXPECT_EQ(client.remove(kConfigMaps, "default", "c", {}).status().code(), plugin::Code::kNotFound);
 }
 
 TEST_F(RunnerTest, InformerCacheServesOnlyWatchedResources) {

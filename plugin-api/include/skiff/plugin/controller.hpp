@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "skiff/plugin/client.hpp"
 #include "skiff/plugin/object.hpp"
 #include "skiff/plugin/status.hpp"
 
@@ -30,29 +31,11 @@ struct WatchSpec {
   std::string owner_kind;  // with kOwner
 };
 
-struct ListFilter {
-  std::string_view ns;              // empty: all namespaces
-  std::string_view label_selector;  // Kubernetes syntax, "" = everything
-};
-
-// Read side: the informer caches of the resources the controller watches.
-class Cache {
- public:
-  virtual ~Cache() = default;
-  virtual ObjectPtr get(const ResourceId& resource, std::string_view ns, std::string_view name) const noexcept = 0;
-  virtual Result<std::vector<ObjectPtr>> list(const ResourceId& resource, const ListFilter& filter) const noexcept = 0;
-};
-
-// Write side: goes through the kernel's object store with the usual checks. `json` carries
-// metadata.resourceVersion for an optimistic-concurrency update (kConflict when stale).
-class Client {
- public:
-  virtual ~Client() = default;
-  virtual Result<ObjectPtr> create(const ResourceId& resource, std::string_view ns, std::string_view json) noexcept = 0;
-  virtual Result<ObjectPtr> update(const ResourceId& resource, std::string_view json) noexcept = 0;
-  virtual Result<ObjectPtr> update_status(const ResourceId& resource, std::string_view json) noexcept = 0;
-  virtual Status remove(const ResourceId& resource, std::string_view ns, std::string_view name) noexcept = 0;
-};
+// The read and write sides live in client.hpp (the scheduler uses them too); these names stay for
+// controllers written against them.
+using ListFilter = plugin::ListFilter;
+using Cache = plugin::Cache;
+using Client = plugin::Client;
 
 struct Host {
   Cache& cache;

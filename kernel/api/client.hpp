@@ -1,0 +1,37 @@
+// plugin::Client for in-process plugins (controllers, the scheduler): every write becomes the same
+// HttpRequest kubectl would send and goes through ApiHandler::handle(), so it gets the same admission,
+// the same subresource rules and the same request metrics; only the socket and TLS are skipped.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "kernel/api/handler.hpp"
+#include "skiff/plugin/client.hpp"
+
+namespace skiff::kernel::api {
+
+class ApiClient final : public plugin::Client {
+ public:
+  // `user` names the caller in the request (as Kubernetes' controllers each have their own identity).
+  ApiClient(ApiHandler& handler, const ResourceRegistry& registry, std::string user = "system:skiff-controller")
+      : handler_(handler), registry_(registry), user_(std::move(user)) {}
+
+  Result<ObjectPtr> create(const plugin::ResourceId& resource, std::string_view ns, std::string_view json) noexcept override;
+  Result<ObjectPtr> update(const plugin::ResourceId& resource, std::string_view json) noexcept override;
+  Result<ObjectPtr> update_status(const plugin::ResourceId& resource, std::string_view json) noexcept override;
+  Result<ObjectPtr> remove(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
+                           const plugin::DeleteOptions& options) noexcept override;
+  Result<ObjectPtr> create_subresource(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
+                                       std::string_view subresource, std::string_view json) noexcept override;
+
+ private:
+  Result<ObjectPtr> call(std::string method, const plugin::ResourceId& resource, std::string_view ns,
+                         std::string_view name, std::string_view subresource, std::string body) noexcept;
+
+  ApiHandler& handler_;
+  const ResourceRegistry& registry_;
+  const std::string user_;
+};
+
+}  // namespace skiff::kernel::api
