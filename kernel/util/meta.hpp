@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "skiff/plugin/time.hpp"
+
 namespace skiff::kernel {
 
 // A random RFC 4122 version-4 UUID, as Kubernetes uses for metadata.uid.
@@ -13,10 +15,9 @@ std::string new_uid();
 // `count` random characters from Kubernetes' generateName alphabet (no vowels, no look-alikes).
 std::string random_name_suffix(std::size_t count = 5);
 
-// RFC 3339 in UTC with second precision ("2026-11-23T05:40:00Z"), as metav1.Time marshals.
-std::string format_rfc3339(std::int64_t unix_ms);
-// Accepts "2026-11-23T05:40:00Z" and fractional seconds / numeric offsets.
-std::optional<std::int64_t> parse_rfc3339(std::string_view text);
+// RFC 3339 timestamps live in the SDK (plugins need them too).
+using plugin::format_rfc3339;
+using plugin::parse_rfc3339;
 
 // Empty when valid; otherwise Kubernetes' explanation of what a valid value looks like.
 std::string dns1123_subdomain_error(std::string_view value);
