@@ -1,6 +1,7 @@
 #include "kernel/api/server.hpp"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 #include <nng/supplemental/tls/tls.h>
@@ -15,6 +16,23 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+
+// TCP_NODELAY on every accepted API connection. NNG 1.5's TCP listener turns Nagle's algorithm on for
+// each connection it accepts unless the listener's "tcp-nodelay" option is set, and its HTTP server
+// creates its listener internally with no way to set that option. NNG writes a response as a head and
+// a body; over TLS these leave as two small records, Nagle holds the second until the client ACKs the
+// first, the client delays that ACK, and every keep-alive request took about 40 ms. The HTTP server
+// allocates its listener through the public nng_stream_listener_alloc_url (a PLT call), so defining it
+// here interposes on that call: we call NNG's own and set the option, as Go's and Kubernetes' servers
+// switch Nagle off for every connection. Listeners of other transports refuse the option harmlessly.
+extern "C" int nng_stream_listener_alloc_url(nng_stream_listener** listener, const nng_url* url) {
+  using AllocFn = int (*)(nng_stream_listener**, const nng_url*);
+  static const auto nng_alloc = reinterpret_cast<AllocFn>(dlsym(RTLD_NEXT, "nng_stream_listener_alloc_url"));
+  if (nng_alloc == nullptr) return NNG_ENOTSUP;
+  int rv = nng_alloc(listener, url);
+  if (rv == 0) (void)nng_stream_listener_set_bool(*listener, NNG_OPT_TCP_NODELAY, true);
+  return rv;
+}
 
 namespace skiff::kernel::api {
 namespace {
