@@ -53,13 +53,7 @@ class KubectlTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(cluster_->ready()) << cluster_->log(); }
 
   static ProcessResult k(std::vector<std::string> args, const std::string& input = {}) { return cluster_->kubectl(std::move(args), input); }
-  static Json get_json(std::vector<std::string> args) {
-    args.push_back("-o");
-    args.push_back("json");
-    auto r = k(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return Json::parse(r.out, nullptr, false);
-  }
+  static Json get_json(std::vector<std::string> args) { return cluster_->kubectl_json(std::move(args)); }
 
   static Cluster* cluster_;
 };

@@ -52,13 +52,7 @@ class KubectlTypedCreateTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, out + "\n");
   }
-  static Json get_json(std::vector<std::string> args) {
-    args.push_back("-o");
-    args.push_back("json");
-    auto r = k(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return Json::parse(r.out, nullptr, false);
-  }
+  static Json get_json(std::vector<std::string> args) { return cluster_->kubectl_json(std::move(args)); }
 
   static Cluster* cluster_;
 };

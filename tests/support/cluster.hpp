@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
 #include "tests/support/process.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -50,6 +54,14 @@ class Cluster {
                                      (dir_.path() / "kube-cache").string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_process(argv, {{"HOME", dir_.str()}}, timeout, input);
+  }
+  // `kubectl <args> -o json`, parsed; a failed command fails the test and yields a discarded value.
+  nlohmann::json kubectl_json(std::vector<std::string> args) const {
+    args.push_back("-o");
+    args.push_back("json");
+    auto r = kubectl(std::move(args));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   }
   // Runs build/bin/skiff with this cluster's kubeconfig ($KUBECONFIG) and a private HOME; `env`
   // adds to (or overrides) that environment.
