@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "agent/component.hpp"
 #include "kernel/api/component.hpp"
 #include "kernel/config/daemon_config.hpp"
 #include "kernel/daemon/daemon.hpp"
@@ -46,7 +47,8 @@ int main(int argc, char** argv, char** envp) {
     }
 
     // Keys the kernel's components declare, beside the kernel's own and the plugins'.
-    const std::vector<ComponentOption> component_options = skiff::kernel::api::api_server_options();
+    std::vector<ComponentOption> component_options = skiff::kernel::api::api_server_options();
+    for (auto& option : skiff::agent::agent_options()) component_options.push_back(std::move(option));
 
     // The loader's logger outlives the daemon, which keeps using the loader.
     StructuredLogger plugin_log("skiffd");
@@ -74,6 +76,7 @@ int main(int argc, char** argv, char** envp) {
     Daemon daemon(std::move(config).value(), std::move(plugins), SKIFF_VERSION);
     daemon.add_component(skiff::kernel::api::api_server_component());
     daemon.add_component(skiff::kernel::controllers_component());
+    daemon.add_component(skiff::agent::agent_component());
     int code = daemon.run();
     return code == 0 ? kExitOk : code == kExitConfig ? kExitConfig : kExitRuntime;
   } catch (const std::exception& e) {

@@ -176,8 +176,9 @@ Status Daemon::start() {
     components_.push_back(std::move(made).value());
     Component& c = *components_.back();
     if (Status s = c.start(); !s.is_ok()) {
+      Status failed = s.with_context("component " + std::string(c.name()));  // before stop() destroys `c`
       stop();
-      return s.with_context("component " + std::string(c.name()));
+      return failed;
     }
     ++started_components_;
     logger_.info("component started", {{"component", c.name()}});

@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/test_support.hpp"
+
 namespace skiff::testing {
 
 struct ProcessResult {
@@ -45,15 +47,5 @@ class ChildProcess {
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
 
-// Polls `predicate` every 20 ms until it is true or `timeout` passes.
-template <class F>
-bool eventually(F&& predicate, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return predicate();
-}
 
 }  // namespace skiff::testing

@@ -1,15 +1,17 @@
-// Shared test helpers: a temporary directory that cleans itself up, a settable clock, and a plugin
-// context built from the kernel's real logger, metrics and config section.
+// Shared test helpers: a temporary directory that cleans itself up, a settable clock, a plugin
+// context built from the kernel's real logger, metrics and config section, and bounded waiting.
 #pragma once
 
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "kernel/config/config_section.hpp"
 #include "kernel/log/logger.hpp"
@@ -60,5 +62,16 @@ struct TestPluginContext {
       : config(std::move(section), std::move(values)), data_dir(std::move(dir)) {}
   plugin::PluginContext context() { return plugin::PluginContext{logger, metrics, config, data_dir}; }
 };
+
+// Polls `predicate` (every 2 ms) until it is true or `timeout` passes; every wait in a test is bounded.
+template <class F>
+bool eventually(F&& predicate, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return predicate();
+}
 
 }  // namespace skiff::testing

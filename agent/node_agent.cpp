@@ -1,0 +1,428 @@
+#include "agent/node_agent.hpp"
+
+#include <algorithm>
+#include <exception>
+
+#include "agent/pod_status.hpp"
+#include "controller_common.hpp"
+#include "skiff/plugin/time.hpp"
+
+namespace skiff::agent {
+namespace {
+
+namespace rt = plugin::runtime;
+using plugin::controller::ReconcileResult;
+
+const plugin::ResourceId kPods{"", "v1", "pods"};
+const plugin::ResourceId kNodes{"", "v1", "nodes"};
+const plugin::ResourceId kLeases{"coordination.k8s.io", "v1", "leases"};
+constexpr std::string_view kLeaseNamespace = "kube-node-lease";
+
+std::pair<std::string, std::string> split_key(std::string_view key) {
+  auto slash = key.find('/');
+  if (slash == std::string_view::npos) return {"", std::string(key)};
+  return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
+}
+
+// Kubernetes' MicroTime, for Lease.spec.renewTime.
+std::string micro_time(std::int64_t ms) {
+  std::string t = plugin::format_rfc3339(ms);
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>((ms % 1000) * 1000));
+  return t.substr(0, t.size() - 1) + frac + "Z";
+}
+
+std::vector<std::string> strings(const Json& j) {
+  std::vector<std::string> out;
+  if (j.is_array())
+    for (const auto& v : j)
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+// The spec's containers of one kind ("initContainers" or "containers").
+const Json& spec_list(const Json& pod, const char* which) {
+  static const Json kEmpty = Json::array();
+  auto spec = pod.find("spec");
+  if (spec == pod.end() || !spec->contains(which) || !(*spec)[which].is_array()) return kEmpty;
+  return (*spec)[which];
+}
+
+}  // namespace
+
+std::int64_t restart_backoff_ms(std::uint32_t restarts) {
+  if (restarts == 0) return 0;
+  std::int64_t delay = 10'000;
+  for (std::uint32_t i = 1; i < restarts && delay < 300'000; ++i) delay *= 2;
+  return std::min<std::int64_t>(delay, 300'000);
+}
+
+// ---- PodSync ----------------------------------------------------------------------------------
+
+PodSync::PodSync(AgentOptions options, rt::Runtime& runtime)
+    : options_(std::move(options)), nodes_(options_.nodes.begin(), options_.nodes.end()), runtime_(runtime) {}
+
+std::vector<plugin::controller::WatchSpec> PodSync::watches() const noexcept {
+  using plugin::controller::KeyMapping;
+  // Nodes and leases are watched for their cache (the heartbeat reads them); their events map to no pod.
+  return {{kPods, KeyMapping::kSelf, ""}, {kNodes, KeyMapping::kController, ""}, {kLeases, KeyMapping::kController, ""}};
+}
+
+void PodSync::bind(const plugin::controller::Host& host) noexcept {
+  host_ = std::make_unique<plugin::controller::Host>(host);
+}
+
+plugin::Status PodSync::adopt() {
+  auto sandboxes = runtime_.list_sandboxes();
+  if (!sandboxes) return sandboxes.status().with_context("adopt running sandboxes");
+  std::lock_guard lock(mu_);
+  for (const auto& s : *sandboxes) {
+    if (s.state != rt::SandboxState::kReady) continue;
+    std::string key = s.pod.ns + "/" + s.pod.name;
+    sandbox_of_[key] = s.id;
+    uid_of_[key] = s.pod.uid;
+  }
+  return plugin::Status::ok();
+}
+
+std::size_t PodSync::sandboxes() const {
+  std::lock_guard lock(mu_);
+  return sandbox_of_.size();
+}
+
+plugin::Status PodSync::tear_down(const std::string& key, const char* /*reason*/) {
+  std::string id;
+  {
+    std::lock_guard lock(mu_);
+    auto it = sandbox_of_.find(key);
+    if (it == sandbox_of_.end()) return plugin::Status::ok();
+    id = it->second;
+  }
+  if (auto st = runtime_.stop_sandbox(id); !st) return st.with_context("stop sandbox of " + key);
+  if (auto st = runtime_.remove_sandbox(id); !st) return st.with_context("remove sandbox of " + key);
+  std::lock_guard lock(mu_);
+  sandbox_of_.erase(key);
+  uid_of_.erase(key);
+  return plugin::Status::ok();
+}
+
+plugin::Result<ReconcileResult> PodSync::reconcile(std::string_view key) noexcept {
+  try {
+    return sync(std::string(key));
+  } catch (const std::exception& e) {
+    return plugin::internal("sync pod " + std::string(key) + ": " + e.what());
+  }
+}
+
+plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
+  auto [ns, name] = split_key(key);
+  plugin::ObjectPtr object = host_->cache.get(kPods, ns, name);
+  const std::string* node = object ? object->field("spec.nodeName") : nullptr;
+  if (!object || object->deleting || node == nullptr || !nodes_.contains(*node)) {
+    if (auto st = tear_down(key, "deleted"); !st) return st;
+    return ReconcileResult{};
+  }
+  Json pod = Json::parse(object->json);
+  const std::int64_t now = host_->clock.now_ms();
+  const std::string uid = pod["metadata"].value("uid", "");
+  // Same name, new pod: the old one's sandbox goes first.
+  bool stale = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = uid_of_.find(key);
+    stale = it != uid_of_.end() && it->second != uid;
+  }
+  if (stale)
+    if (auto st = tear_down(key, "replaced"); !st) return st;
+
+  std::string phase = pod.contains("status") ? pod["status"].value("phase", "") : "";
+  std::string sandbox_id;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = sandbox_of_.find(key); it != sandbox_of_.end()) sandbox_id = it->second;
+  }
+  if (sandbox_id.empty() && (phase == "Succeeded" || phase == "Failed")) return ReconcileResult{};  // finished
+
+  plugins::controllers::EventRecorder events(host_->client, host_->clock, "kubelet");
+  auto event = [&](std::string_view type, std::string_view reason, const std::string& message) {
+    if (options_.events) (void)events.record(pod, type, reason, message);
+  };
+
+  rt::SandboxConfig sandbox;
+  sandbox.pod = {ns, name, uid, 0};
+  sandbox.hostname = name;
+  sandbox.log_directory = options_.log_dir + "/" + ns + "_" + name + "_" + uid;
+  if (sandbox_id.empty()) {
+    auto created = runtime_.run_sandbox(sandbox);
+    if (!created) {
+      event("Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: " + created.status().message());
+      return created.status().with_context("run sandbox for " + key);
+    }
+    sandbox_id = *created;
+    std::lock_guard lock(mu_);
+    sandbox_of_[key] = sandbox_id;
+    uid_of_[key] = uid;
+  }
+  auto sandbox_status = runtime_.sandbox_status(sandbox_id);
+  if (!sandbox_status) return sandbox_status.status().with_context("sandbox of " + key);
+
+  // The runtime's instances of each container, newest attempt first.
+  auto listed = runtime_.list_containers(sandbox_id);
+  if (!listed) return listed.status().with_context("containers of " + key);
+  std::map<std::string, std::vector<rt::ContainerStatus>> instances;
+  for (auto& c : *listed) instances[c.name].push_back(std::move(c));
+  for (auto& [n, list] : instances)
+    std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.attempt > b.attempt; });
+
+  const std::string restart_policy = pod["spec"].value("restartPolicy", "Always");
+  std::int64_t requeue_ms = 0;
+  auto requeue = [&](std::int64_t ms) {
+    ms = std::clamp<std::int64_t>(ms, 1, options_.max_requeue_ms);
+    requeue_ms = requeue_ms == 0 ? ms : std::min(requeue_ms, ms);
+  };
+
+  // Starts instance `attempt` of `spec` and reports what the runtime then says of it.
+  auto start_instance = [&](ContainerView& view, const Json& spec, std::uint32_t attempt) -> bool {
+    std::string image = spec.value("image", "");
+    auto pulled = runtime_.pull_image(image);
+    if (!pulled) {
+      view.waiting_reason = "ErrImagePull";
+      view.waiting_message = pulled.status().message();
+      event("Warning", "Failed", "Failed to pull image \"" + image + "\": " + pulled.status().message());
+      requeue(restart_backoff_ms(attempt + 1));
+      return false;
+    }
+    rt::ContainerConfig config;
+    config.name = view.name;
+    config.attempt = attempt;
+    config.image = pulled->id;
+    config.command = strings(spec.value("command", Json::array()));
+    config.args = strings(spec.value("args", Json::array()));
+    config.working_dir = spec.value("workingDir", "");
+    if (spec.contains("env") && spec["env"].is_array())
+      for (const auto& e : spec["env"])
+        if (e.is_object() && e.contains("value") && e["value"].is_string())
+          config.env.emplace_back(e.value("name", ""), e["value"].get<std::string>());
+    config.log_path = view.name + "/" + std::to_string(attempt) + ".log";
+    auto id = runtime_.create_container(sandbox_id, config, sandbox);
+    if (!id) {
+      view.waiting_reason = "CreateContainerError";
+      view.waiting_message = id.status().message();
+      requeue(restart_backoff_ms(attempt + 1));
+      return false;
+    }
+    event("Normal", "Created", "Created container " + view.name);
+    if (auto st = runtime_.start_container(*id); !st) {
+      view.waiting_reason = "RunContainerError";
+      view.waiting_message = st.message();
+      requeue(restart_backoff_ms(attempt + 1));
+      return false;
+    }
+    event("Normal", "Started", "Started container " + view.name);
+    // Only the newest two instances matter (state and lastState); older ones go.
+    if (view.previous) (void)runtime_.remove_container(view.previous->id);
+    view.previous = view.current;
+    auto status = runtime_.container_status(*id);
+    if (status) view.current = *status;
+    return true;
+  };
+
+  // Brings one container forward; true when it has completed successfully (what init containers wait for).
+  auto drive = [&](ContainerView& view, const Json& spec) -> bool {
+    if (!view.current) {
+      start_instance(view, spec, 0);
+    } else if (view.current->state == rt::ContainerState::kExited) {
+      bool ok = view.current->exit_code == 0;
+      if (view.init && ok) return true;
+      bool restart = view.init ? restart_policy != "Never"
+                               : restart_policy == "Always" || (restart_policy == "OnFailure" && !ok);
+      if (!restart) return ok;
+      std::uint32_t next = view.current->attempt + 1;
+      std::int64_t ready_at = view.current->finished_at_ms + restart_backoff_ms(view.current->attempt);
+      if (now < ready_at) {
+        view.waiting_reason = "CrashLoopBackOff";
+        view.waiting_message = "back-off " + std::to_string(restart_backoff_ms(view.current->attempt) / 1000) +
+                               "s restarting failed container=" + view.name + " pod=" + name + "_" + ns + "(" + uid + ")";
+        event("Warning", "BackOff", "Back-off restarting failed container " + view.name + " in pod " + name + "_" + ns);
+        requeue(ready_at - now);
+      } else {
+        start_instance(view, spec, next);
+      }
+    }
+    if (view.current && view.current->state == rt::ContainerState::kCreated && view.waiting_reason.empty())
+      requeue(100);  // still starting: look again soon
+    return view.current && view.current->state == rt::ContainerState::kExited && view.current->exit_code == 0;
+  };
+
+  PodView view;
+  view.pod = &pod;
+  view.sandbox = *sandbox_status;
+  view.host_ip = options_.host_ip;
+  view.runtime_name = options_.runtime_name;
+  view.now_ms = now;
+  auto make_view = [&](const Json& spec, bool init) {
+    ContainerView v;
+    v.name = spec.value("name", "");
+    v.image = spec.value("image", "");
+    v.init = init;
+    auto it = instances.find(v.name);
+    if (it != instances.end()) {
+      if (!it->second.empty()) v.current = it->second[0];
+      if (it->second.size() > 1) v.previous = it->second[1];
+    }
+    return v;
+  };
+  bool finished = phase == "Succeeded" || phase == "Failed";
+  bool initialized = true;
+  for (const auto& spec : spec_list(pod, "initContainers")) {
+    ContainerView v = make_view(spec, true);
+    if (initialized && !finished) initialized = drive(v, spec);
+    else if (!initialized) v.waiting_reason = "PodInitializing";
+    view.containers.push_back(std::move(v));
+  }
+  for (const auto& spec : spec_list(pod, "containers")) {
+    ContainerView v = make_view(spec, false);
+    if (initialized && !finished) drive(v, spec);
+    else if (!initialized) v.waiting_reason = "PodInitializing";
+    view.containers.push_back(std::move(v));
+  }
+
+  Json status = compute_pod_status(view);
+  if (!pod.contains("status") || pod["status"] != status) {
+    pod["status"] = status;
+    auto written = host_->client.update_status(kPods, pod.dump());
+    if (!written) return written.status();
+  }
+  // A finished pod keeps no sandbox (its IP and resources go back), as the kubelet does.
+  std::string new_phase = status.value("phase", "");
+  if (new_phase == "Succeeded" || new_phase == "Failed")
+    if (auto st = tear_down(key, "finished"); !st) return st;
+  return ReconcileResult{requeue_ms};
+}
+
+// ---- NodeHeartbeat -----------------------------------------------------------------------------
+
+NodeHeartbeat::NodeHeartbeat(AgentOptions options, plugin::Client& client, const plugin::Clock& clock,
+                             plugin::Logger& logger, std::string runtime_version)
+    : options_(std::move(options)), client_(client), clock_(clock), logger_(logger),
+      runtime_version_(std::move(runtime_version)) {}
+
+NodeHeartbeat::~NodeHeartbeat() { stop(); }
+
+plugin::Status NodeHeartbeat::register_nodes(const plugin::Cache& cache) {
+  plugin::Status first = plugin::Status::ok();
+  for (const auto& name : options_.nodes) {
+    if (cache.get(kNodes, "", name)) continue;
+    const auto& cap = options_.capacity;
+    Json resources = {{"cpu", cap.cpu}, {"memory", cap.memory}, {"pods", cap.pods},
+                      {"ephemeral-storage", cap.ephemeral_storage}};
+    std::string now = plugin::format_rfc3339(clock_.now_ms());
+    Json node = {
+        {"apiVersion", "v1"},
+        {"kind", "Node"},
+        {"metadata",
+         {{"name", name},
+          {"labels",
+           {{"kubernetes.io/hostname", name}, {"kubernetes.io/os", "linux"}, {"kubernetes.io/arch", "amd64"},
+            {"beta.kubernetes.io/os", "linux"}, {"beta.kubernetes.io/arch", "amd64"}}}}},
+        {"spec", Json::object()},
+        {"status",
+         {{"capacity", resources},
+          {"allocatable", resources},
+          {"addresses", {{{"type", "InternalIP"}, {"address", options_.host_ip}}, {{"type", "Hostname"}, {"address", name}}}},
+          {"nodeInfo",
+           {{"kubeletVersion", "v1.32.0-skiff"}, {"containerRuntimeVersion", options_.runtime_name + "://" + runtime_version_},
+            {"operatingSystem", "linux"}, {"architecture", "amd64"}, {"osImage", "Skiff"}, {"kernelVersion", ""},
+            {"kubeProxyVersion", ""}, {"machineID", ""}, {"systemUUID", ""}, {"bootID", ""}}},
+          {"conditions",
+           {{{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"},
+             {"message", "skiff agent is posting ready status"}, {"lastHeartbeatTime", now}, {"lastTransitionTime", now}}}}}}};
+    auto created = client_.create(kNodes, "", node.dump());
+    if (!created && created.status().code() != plugin::Code::kAlreadyExists && first.is_ok())
+      first = created.status().with_context("register node " + name);
+  }
+  return first;
+}
+
+plugin::Status NodeHeartbeat::beat_node(const plugin::Cache& cache, const std::string& name) {
+  const std::int64_t now = clock_.now_ms();
+  // The Lease: the cheap, frequent heartbeat the node lifecycle controller reads.
+  if (auto lease = cache.get(kLeases, kLeaseNamespace, name)) {
+    Json j = Json::parse(lease->json);
+    j["spec"]["renewTime"] = micro_time(now);
+    j["spec"]["holderIdentity"] = name;
+    auto written = client_.update(kLeases, j.dump());
+    if (!written) return written.status().with_context("renew lease of " + name);
+  } else {
+    Json j = {{"apiVersion", "coordination.k8s.io/v1"},
+              {"kind", "Lease"},
+              {"metadata", {{"name", name}, {"namespace", kLeaseNamespace}}},
+              {"spec",
+               {{"holderIdentity", name},
+                {"leaseDurationSeconds", options_.lease_duration_seconds},
+                {"renewTime", micro_time(now)}}}};
+    auto created = client_.create(kLeases, std::string(kLeaseNamespace), j.dump());
+    if (!created && created.status().code() != plugin::Code::kAlreadyExists)
+      return created.status().with_context("create lease of " + name);
+  }
+  // Node status: Ready=True with a fresh heartbeat (a node the lifecycle controller marked Unknown
+  // becomes Ready again here).
+  auto node = cache.get(kNodes, "", name);
+  if (!node) return register_nodes(cache);
+  Json j = Json::parse(node->json);
+  std::string stamp = plugin::format_rfc3339(now);
+  Json& conditions = j["status"]["conditions"];
+  if (!conditions.is_array()) conditions = Json::array();
+  bool found = false;
+  for (Json& c : conditions) {
+    if (!c.is_object() || c.value("type", "") != "Ready") continue;
+    found = true;
+    if (c.value("status", "") != "True") {
+      c["status"] = "True";
+      c["reason"] = "KubeletReady";
+      c["message"] = "skiff agent is posting ready status";
+      c["lastTransitionTime"] = stamp;
+    }
+    c["lastHeartbeatTime"] = stamp;
+  }
+  if (!found)
+    conditions.push_back({{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"},
+                          {"message", "skiff agent is posting ready status"}, {"lastHeartbeatTime", stamp},
+                          {"lastTransitionTime", stamp}});
+  auto written = client_.update_status(kNodes, j.dump());
+  if (!written) return written.status().with_context("node status of " + name);
+  return plugin::Status::ok();
+}
+
+plugin::Status NodeHeartbeat::beat(const plugin::Cache& cache) {
+  plugin::Status first = plugin::Status::ok();
+  for (const auto& name : options_.nodes)
+    if (auto st = beat_node(cache, name); !st && first.is_ok()) first = st;
+  return first;
+}
+
+void NodeHeartbeat::start(const plugin::Cache& cache) {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this, &cache] {
+    std::unique_lock wait_lock(mu_);
+    while (!stopping_) {
+      wait_lock.unlock();
+      if (auto st = beat(cache); !st) logger_.warn("heartbeat failed", {{"error", st.message()}});
+      wait_lock.lock();
+      cv_.wait_for(wait_lock, std::chrono::milliseconds(options_.heartbeat_interval_ms), [this] { return stopping_; });
+    }
+  });
+}
+
+void NodeHeartbeat::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace skiff::agent

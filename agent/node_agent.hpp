@@ -1,0 +1,110 @@
+// The node agent (Skiff's kubelet): registers Nodes, heartbeats them through Leases and status, and
+// makes the pods bound to them real through a container runtime plugin (skiff.runtime.v1),
+// reporting their status back.
+//
+// Pod sync runs on the kernel's reconcile loop: PodSync is a controller whose keys are pods; the
+// runner gives it an informer cache, a work queue with per-key backoff and requeue_after. One agent
+// may serve many nodes (the simulated runtime hosts thousands in one process); a pod is ours when
+// its spec.nodeName is one of them.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "skiff/plugin/client.hpp"
+#include "skiff/plugin/controller.hpp"
+#include "skiff/plugin/host.hpp"
+#include "skiff/plugin/runtime.hpp"
+
+namespace skiff::agent {
+
+struct NodeCapacity {
+  std::string cpu = "2";           // Kubernetes quantities
+  std::string memory = "8Gi";
+  std::string pods = "110";
+  std::string ephemeral_storage = "100Gi";
+};
+
+struct AgentOptions {
+  std::vector<std::string> nodes;  // node names this agent serves
+  NodeCapacity capacity;
+  std::string host_ip = "127.0.0.1";
+  std::string runtime_name = "sim";  // containerID scheme and nodeInfo
+  std::string log_dir;               // container logs: <log_dir>/<ns>_<pod>_<uid>/<container>/<attempt>.log
+  std::int64_t lease_duration_seconds = 40;
+  std::int64_t heartbeat_interval_ms = 10'000;
+  // Longest real-time wait before looking at a pod again (a restart in backoff, a container still
+  // starting). Decisions use the Clock; tests with a fake clock set this low.
+  std::int64_t max_requeue_ms = 10'000;
+  bool events = true;  // Created / Started / Killing / BackOff events, as the kubelet records them
+};
+
+// Restart delay after the container's `restarts`-th exit: none for the first, then 10 s doubling to
+// 5 min, as the kubelet's CrashLoopBackOff.
+std::int64_t restart_backoff_ms(std::uint32_t restarts);
+
+class PodSync final : public plugin::controller::Controller {
+ public:
+  PodSync(AgentOptions options, plugin::runtime::Runtime& runtime);
+  std::vector<plugin::controller::WatchSpec> watches() const noexcept override;
+  void bind(const plugin::controller::Host& host) noexcept override;
+  plugin::Result<plugin::controller::ReconcileResult> reconcile(std::string_view key) noexcept override;
+
+  // Sandboxes the runtime already runs (an earlier agent's) are adopted, not duplicated.
+  plugin::Status adopt();
+  std::size_t sandboxes() const;
+  // The informer cache (pods, nodes, leases) once bound; null before.
+  const plugin::Cache* cache() const noexcept { return host_ ? &host_->cache : nullptr; }
+
+ private:
+  plugin::Result<plugin::controller::ReconcileResult> sync(const std::string& key);
+  plugin::Status tear_down(const std::string& key, const char* reason);
+
+  const AgentOptions options_;
+  const std::set<std::string> nodes_;
+  plugin::runtime::Runtime& runtime_;
+  std::unique_ptr<plugin::controller::Host> host_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> sandbox_of_;  // pod key → sandbox id
+  std::map<std::string, std::string> uid_of_;      // pod key → the pod uid the sandbox is for
+};
+
+// Node objects and their heartbeats.
+class NodeHeartbeat {
+ public:
+  NodeHeartbeat(AgentOptions options, plugin::Client& client, const plugin::Clock& clock, plugin::Logger& logger,
+                std::string runtime_version);
+  ~NodeHeartbeat();
+  // Creates every Node that does not exist yet, with Ready=True.
+  plugin::Status register_nodes(const plugin::Cache& cache);
+  // Renews every Lease and asserts each Node's Ready=True with a fresh heartbeat time (reading the
+  // current objects from `cache`, writing with their resourceVersion). The first error is returned
+  // after every node had its turn.
+  plugin::Status beat(const plugin::Cache& cache);
+  // beat() every heartbeat_interval_ms on a thread, until stop(). `cache` must outlive it.
+  void start(const plugin::Cache& cache);
+  void stop();
+
+ private:
+  plugin::Status beat_node(const plugin::Cache& cache, const std::string& name);
+
+  const AgentOptions options_;
+  plugin::Client& client_;
+  const plugin::Clock& clock_;
+  plugin::Logger& logger_;
+  const std::string runtime_version_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace skiff::agent

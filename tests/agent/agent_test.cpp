@@ -1,0 +1,209 @@
+// The agent (PodSync on the reconcile loop + NodeHeartbeat) over the simulated runtime: node
+// registration and heartbeats, pods brought to Running with an IP, completion and failure by
+// restartPolicy, CrashLoopBackOff on the clock, init containers first, teardown on delete, adoption of
+// an earlier agent's sandboxes.
+#include <gtest/gtest.h>
+
+#include "agent/node_agent.hpp"
+#include "sim_runtime.hpp"
+#include "tests/support/control_plane.hpp"
+
+namespace skiff::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+const plugin::ResourceId kPods{"", "v1", "pods"};
+const plugin::ResourceId kNodes{"", "v1", "nodes"};
+const plugin::ResourceId kLeases{"coordination.k8s.io", "v1", "leases"};
+
+json pod(const std::string& name, const std::string& image, const std::string& restart_policy = "Always",
+         json init = json::array()) {
+  json p = {{"apiVersion", "v1"},
+            {"kind", "Pod"},
+            {"metadata", {{"name", name}, {"namespace", "default"}}},
+            {"spec",
+             {{"nodeName", "node-1"},
+              {"restartPolicy", restart_policy},
+              {"containers", {{{"name", "main"}, {"image", image}}}}}}};
+  if (!init.empty()) p["spec"]["initContainers"] = init;
+  return p;
+}
+
+class AgentTest : public ::testing::Test {
+ protected:
+  AgentTest() {
+    options.nodes = {"node-1"};
+    options.log_dir = "/tmp/skiff-agent-test-logs";
+    options.max_requeue_ms = 20;  // decisions follow the fake clock; look again often
+    options.events = true;
+  }
+  void start_agent() {
+    sync = std::make_shared<agent::PodSync>(options, *runtime);
+    ASSERT_TRUE(sync->adopt().is_ok());
+    runner = &cp.run("agent", sync);
+    heartbeat = std::make_unique<agent::NodeHeartbeat>(options, cp.client(), cp.clock(), logger, runtime->version());
+    ASSERT_TRUE(heartbeat->register_nodes(*sync->cache()).is_ok());
+    ASSERT_TRUE(eventually([&] { return sync->cache()->get(kNodes, "", "node-1") != nullptr; }));
+  }
+  json status_of(const std::string& name) { return cp.get(kPods, "default", name).value("status", json::object()); }
+  bool phase_is(const std::string& name, const std::string& phase) {
+    return eventually([&] { return status_of(name).value("phase", "") == phase; }, 10s);
+  }
+
+  ControlPlane cp;
+  kernel::StructuredLogger logger{"test", 2, plugin::LogLevel::kWarn};
+  agent::AgentOptions options;
+  std::unique_ptr<plugin::runtime::Runtime> runtime =
+      plugins::runtime::sim::make_sim_runtime({}, [this] { return cp.clock().now_ms(); });
+  std::shared_ptr<agent::PodSync> sync;
+  kernel::ControllerRunner* runner = nullptr;
+  std::unique_ptr<agent::NodeHeartbeat> heartbeat;
+};
+
+TEST_F(AgentTest, RegistersTheNodeReadyAndHeartbeatsThroughALease) {
+  start_agent();
+  json node = cp.get(kNodes, "", "node-1");
+  ASSERT_TRUE(node.is_object());
+  EXPECT_EQ(node["status"]["allocatable"]["pods"], "110");
+  EXPECT_EQ(node["metadata"]["labels"]["kubernetes.io/hostname"], "node-1");
+  EXPECT_EQ(node["status"]["conditions"][0]["type"], "Ready");
+  EXPECT_EQ(node["status"]["conditions"][0]["status"], "True");
+
+  ASSERT_TRUE(heartbeat->beat(*sync->cache()).is_ok());
+  json lease = cp.get(kLeases, "kube-node-lease", "node-1");
+  ASSERT_TRUE(lease.is_object());
+  EXPECT_EQ(lease["spec"]["holderIdentity"], "node-1");
+  std::string first_renew = lease["spec"]["renewTime"];
+
+  // Someone (the node lifecycle controller) marks the node Unknown; the next beat asserts Ready again.
+  node["status"]["conditions"][0]["status"] = "Unknown";
+  ASSERT_TRUE(cp.client().update_status(kNodes, node.dump()).is_ok());
+  cp.clock().advance_ms(10'000);
+  ASSERT_TRUE(eventually([&] {
+    auto cached = sync->cache()->get(kLeases, "kube-node-lease", "node-1");
+    auto n = sync->cache()->get(kNodes, "", "node-1");
+    return cached && n && n->json.find("Unknown") != std::string::npos;
+  }));
+  ASSERT_TRUE(heartbeat->beat(*sync->cache()).is_ok());
+  EXPECT_EQ(cp.get(kNodes, "", "node-1")["status"]["conditions"][0]["status"], "True");
+  EXPECT_NE(cp.get(kLeases, "kube-node-lease", "node-1")["spec"]["renewTime"], first_renew);
+}
+
+TEST_F(AgentTest, APodBoundHereRunsWithAnIpAndIsReady) {
+  start_agent();
+  cp.create(kPods, pod("web", "nginx:1.25"));
+  ASSERT_TRUE(phase_is("web", "Running")) << status_of("web").dump();
+  json s = status_of("web");
+  EXPECT_EQ(s["podIP"], "10.88.0.2");
+  EXPECT_EQ(s["hostIP"], "127.0.0.1");
+  EXPECT_EQ(s["containerStatuses"][0]["name"], "main");
+  EXPECT_TRUE(s["containerStatuses"][0]["state"].contains("running"));
+  EXPECT_EQ(s["containerStatuses"][0]["ready"], true);
+  EXPECT_TRUE(s["containerStatuses"][0]["containerID"].get<std::string>().starts_with("sim://"));
+  bool ready = false;
+  for (const auto& c : s["conditions"])
+    if (c["type"] == "Ready") ready = c["status"] == "True";
+  EXPECT_TRUE(ready) << s.dump();
+  // Another node's pod is not ours.
+  json elsewhere = pod("elsewhere", "nginx:1.25");
+  elsewhere["spec"]["nodeName"] = "node-2";
+  cp.create(kPods, elsewhere);
+  ASSERT_TRUE(eventually([&] { return runner->queue().idle(); }));
+  EXPECT_FALSE(status_of("elsewhere").contains("podIP")) << status_of("elsewhere").dump();
+  EXPECT_EQ(sync->sandboxes(), 1u);
+}
+
+TEST_F(AgentTest, RestartPolicyDecidesSucceededAndFailed) {
+  start_agent();
+  cp.create(kPods, pod("done", "job-exit-0", "Never"));
+  cp.create(kPods, pod("broken", "job-exit-3", "Never"));
+  cp.create(kPods, pod("retry", "job-exit-0", "OnFailure"));
+  ASSERT_TRUE(phase_is("done", "Succeeded")) << status_of("done").dump();
+  ASSERT_TRUE(phase_is("broken", "Failed")) << status_of("broken").dump();
+  ASSERT_TRUE(phase_is("retry", "Succeeded")) << status_of("retry").dump();
+  EXPECT_EQ(status_of("broken")["containerStatuses"][0]["state"]["terminated"]["exitCode"], 3);
+  EXPECT_EQ(status_of("done")["containerStatuses"][0]["state"]["terminated"]["reason"], "Completed");
+  ASSERT_TRUE(eventually([&] { return sync->sandboxes() == 0; })) << "finished pods give their sandbox back";
+}
+
+TEST_F(AgentTest, ACrashingContainerBacksOffOnTheClock) {
+  start_agent();
+  cp.create(kPods, pod("crash", "app-exit-1", "Always"));
+  // The first restart is immediate; the second waits 10 s in CrashLoopBackOff.
+  ASSERT_TRUE(eventually([&] {
+    json s = status_of("crash");
+    return s.contains("containerStatuses") && s["containerStatuses"][0]["restartCount"] == 1 &&
+           s["containerStatuses"][0]["state"].contains("waiting") &&
+           s["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff";
+  })) << status_of("crash").dump();
+  json s = status_of("crash");
+  EXPECT_EQ(s["phase"], "Running");
+  EXPECT_EQ(s["containerStatuses"][0]["lastState"]["terminated"]["exitCode"], 1);
+  std::this_thread::sleep_for(100ms);  // real time passes; the fake clock does not: no restart
+  EXPECT_EQ(status_of("crash")["containerStatuses"][0]["restartCount"], 1);
+  cp.clock().advance_ms(10'000);
+  ASSERT_TRUE(eventually([&] { return status_of("crash")["containerStatuses"][0]["restartCount"] == 2; }))
+      << status_of("crash").dump();
+  bool backoff_event = false;
+  for (const auto& e : cp.list({"", "v1", "events"}, "default"))
+    if (e.value("reason", "") == "BackOff" && e["involvedObject"]["name"] == "crash") backoff_event = true;
+  EXPECT_TRUE(backoff_event);
+}
+
+TEST_F(AgentTest, InitContainersRunFirstInOrder) {
+  start_agent();
+  json init = json::array({{{"name", "migrate"}, {"image", "tool-exit-0"}}, {{"name", "warm"}, {"image", "tool-exit-0"}}});
+  cp.create(kPods, pod("app", "server:1", "Always", init));
+  ASSERT_TRUE(phase_is("app", "Running")) << status_of("app").dump();
+  json s = status_of("app");
+  ASSERT_EQ(s["initContainerStatuses"].size(), 2u);
+  for (const auto& c : s["initContainerStatuses"]) EXPECT_EQ(c["state"]["terminated"]["exitCode"], 0) << c.dump();
+  EXPECT_TRUE(s["containerStatuses"][0]["state"].contains("running"));
+
+  // A failing init container with restartPolicy Never fails the pod; the app container never starts.
+  json bad = json::array({{{"name", "migrate"}, {"image", "tool-exit-2"}}});
+  cp.create(kPods, pod("blocked", "server:1", "Never", bad));
+  ASSERT_TRUE(phase_is("blocked", "Failed")) << status_of("blocked").dump();
+  EXPECT_TRUE(status_of("blocked")["containerStatuses"][0]["state"].contains("waiting"));
+}
+
+TEST_F(AgentTest, ADeletedPodLeavesNoSandbox) {
+  start_agent();
+  cp.create(kPods, pod("gone", "nginx:1.25"));
+  ASSERT_TRUE(phase_is("gone", "Running"));
+  ASSERT_TRUE(cp.client().remove(kPods, "default", "gone", {}).is_ok());
+  ASSERT_TRUE(eventually([&] { return runtime->list_sandboxes()->empty() && runtime->list_containers("")->empty(); }));
+  EXPECT_EQ(sync->sandboxes(), 0u);
+}
+
+TEST_F(AgentTest, ARestartedAgentAdoptsRunningSandboxes) {
+  start_agent();
+  cp.create(kPods, pod("kept", "nginx:1.25"));
+  ASSERT_TRUE(phase_is("kept", "Running"));
+  std::string ip = status_of("kept")["podIP"];
+  runner->stop();
+  heartbeat->stop();
+
+  auto second = std::make_shared<agent::PodSync>(options, *runtime);
+  ASSERT_TRUE(second->adopt().is_ok());
+  EXPECT_EQ(second->sandboxes(), 1u);
+  auto& second_runner = cp.run("agent-2", second);
+  ASSERT_TRUE(eventually([&] { return second_runner.queue().idle(); }));
+  EXPECT_EQ(runtime->list_sandboxes()->size(), 1u) << "no second sandbox for the same pod";
+  EXPECT_EQ(runtime->list_containers("")->size(), 1u);
+  EXPECT_EQ(status_of("kept")["podIP"], ip);
+  EXPECT_EQ(status_of("kept")["phase"], "Running");
+}
+
+TEST(RestartBackoff, TenSecondsDoublingToFiveMinutes) {
+  EXPECT_EQ(agent::restart_backoff_ms(0), 0);
+  EXPECT_EQ(agent::restart_backoff_ms(1), 10'000);
+  EXPECT_EQ(agent::restart_backoff_ms(2), 20'000);
+  EXPECT_EQ(agent::restart_backoff_ms(5), 160'000);
+  EXPECT_EQ(agent::restart_backoff_ms(6), 300'000);
+  EXPECT_EQ(agent::restart_backoff_ms(60), 300'000);
+}
+
+}  // namespace
+}  // namespace skiff::testing
