@@ -73,5 +73,36 @@ TEST(GarbageCollectorE2E, KubectlDeleteCascadesInEveryMode) {
   EXPECT_TRUE(exists(c, "configmap", "or-0")) << "orphans are left alone";
 }
 
+TEST(NamespaceControllerE2E, KubectlDeleteNamespaceRemovesItAndItsContent) {
+  Cluster c(true);
+  ASSERT_TRUE(c.ready()) << c.log();
+  EXPECT_TRUE(c.log_contains("msg=\"controller started\" controller=namespace")) << c.log();
+  // The API's bootstrap namespaces are there, and stay.
+  for (const char* ns : {"default", "kube-system"}) EXPECT_TRUE(exists(c, "namespace", ns)) << ns;
+
+  ASSERT_EQ(c.kubectl({"create", "namespace", "x"}).exit_code, 0);
+  ASSERT_EQ(c.kubectl({"create", "namespace", "y"}).exit_code, 0);
+  for (const char* ns : {"x", "y"}) {
+    ASSERT_EQ(c.kubectl({"-n", ns, "create", "configmap", "cfg", "--from-literal=a=b"}).exit_code, 0);
+    ASSERT_EQ(c.kubectl({"-n", ns, "run", "web", "--image=nginx"}).exit_code, 0);
+    ASSERT_EQ(c.kubectl({"-n", ns, "create", "service", "clusterip", "web", "--tcp=80:80"}).exit_code, 0);
+  }
+
+  auto del = c.kubectl({"delete", "namespace", "x", "--timeout=30s"});
+  ASSERT_EQ(del.exit_code, 0) << del.err << c.log();
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = c.kubectl({"get", "namespace", "x"});
+        return r.exit_code != 0 && r.err.find("NotFound") != std::string::npos;
+      },
+      std::chrono::seconds(30)));
+  for (const char* kind : {"configmap/cfg", "pod/web", "service/web"}) {
+    auto r = c.kubectl({"-n", "x", "get", kind});
+    EXPECT_NE(r.exit_code, 0) << kind << " survived: " << r.out;
+    EXPECT_EQ(c.kubectl({"-n", "y", "get", kind}).exit_code, 0) << kind << " in y is not x's to delete";
+  }
+  for (const char* ns : {"default", "kube-system", "y"}) EXPECT_TRUE(exists(c, "namespace", ns)) << ns;
+}
+
 }  // namespace
 }  // namespace skiff::testing
