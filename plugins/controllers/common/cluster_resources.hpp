@@ -24,4 +24,15 @@ const ServedResource* served_resource_of_kind(std::string_view api_version, std:
 // By group and plural resource name; null when unknown.
 const ServedResource* served_resource(std::string_view group, std::string_view resource);
 
+// The resources the cluster controllers name in their watches.
+namespace resources {
+inline const plugin::ResourceId kNamespaces{"", "v1", "namespaces"};
+inline const plugin::ResourceId kNodes{"", "v1", "nodes"};
+inline const plugin::ResourceId kPods{"", "v1", "pods"};
+inline const plugin::ResourceId kServices{"", "v1", "services"};
+inline const plugin::ResourceId kEndpoints{"", "v1", "endpoints"};
+inline const plugin::ResourceId kEndpointSlices{"discovery.k8s.io", "v1", "endpointslices"};
+inline const plugin::ResourceId kLeases{"coordination.k8s.io", "v1", "leases"};
+}  // namespace resources
+
 }  // namespace skiff::plugins::controllers

@@ -5,6 +5,7 @@
 #include <exception>
 #include <map>
 
+#include "cluster_resources.hpp"
 #include "controller_common.hpp"
 
 namespace skiff::plugins::controllers::endpoints {
@@ -12,10 +13,8 @@ namespace {
 
 namespace ctl = plugin::controller;
 using plugin::Code;
-const plugin::ResourceId kServices{"", "v1", "services"};
-const plugin::ResourceId kPods{"", "v1", "pods"};
-const plugin::ResourceId kEndpoints{"", "v1", "endpoints"};
-const plugin::ResourceId kSlices{"discovery.k8s.io", "v1", "endpointslices"};
+using resources::kEndpoints, resources::kPods, resources::kServices;
+const plugin::ResourceId& kSlices = resources::kEndpointSlices;
 
 // The service's spec.selector (a plain map); null when it has none (such services are left alone:
 // their Endpoints are someone else's to write).

@@ -14,7 +14,7 @@ namespace {
 
 namespace ctl = plugin::controller;
 using plugin::Code;
-const plugin::ResourceId kNamespaces{"", "v1", "namespaces"};
+using resources::kNamespaces;
 // Content that keeps a namespace waiting is re-checked this often even without events (a finalizer
 // owned by nobody we watch, for instance).
 constexpr std::int64_t kRecheckMs = 5000;
