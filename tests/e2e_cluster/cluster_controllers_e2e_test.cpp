@@ -1,6 +1,6 @@
-// The garbage collector and the namespace controller inside the real skiffd (it runs every
-// controller plugin of its plugin dir), driven by the real kubectl: `kubectl delete` with each
-// --cascade mode, and `kubectl delete namespace`.
+// The cluster controllers inside the real skiffd (it runs every controller plugin of its plugin
+// dir), driven by the real kubectl: `kubectl delete` with each --cascade mode, `kubectl delete
+// namespace`, a Service's Endpoints and EndpointSlices, a silent node, nodelifecycle's config keys.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -102,6 +102,73 @@ TEST(NamespaceControllerE2E, KubectlDeleteNamespaceRemovesItAndItsContent) {
     EXPECT_EQ(c.kubectl({"-n", "y", "get", kind}).exit_code, 0) << kind << " in y is not x's to delete";
   }
   for (const char* ns : {"default", "kube-system", "y"}) EXPECT_TRUE(exists(c, "namespace", ns)) << ns;
+}
+
+TEST(EndpointsE2E, AServiceGetsEndpointsAndSlicesForItsPods) {
+  Cluster c(true);
+  ASSERT_TRUE(c.ready()) << c.log();
+  ASSERT_EQ(c.kubectl({"run", "web", "--image=nginx", "--labels=app=web", "--port=8080"}).exit_code, 0);
+  // No kubelet here: play its part through the status subresource.
+  auto patched = c.kubectl({"patch", "pod", "web", "--subresource=status", "--type=merge", "-p",
+                            R"({"status":{"phase":"Running","podIP":"10.1.0.5","conditions":[{"type":"Ready","status":"True"}]}})"});
+  ASSERT_EQ(patched.exit_code, 0) << patched.err;
+  ASSERT_EQ(c.kubectl({"create", "service", "clusterip", "web", "--tcp=80:8080"}).exit_code, 0);
+
+  Json ep;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = c.kubectl({"get", "endpoints", "web", "-o", "json"});
+        ep = Json::parse(r.out, nullptr, false);
+        return r.exit_code == 0 && ep.contains("subsets") && !ep["subsets"].empty();
+      },
+      std::chrono::seconds(20)))
+      << c.log();
+  ASSERT_TRUE(ep.contains("subsets"));
+  EXPECT_EQ(ep["subsets"][0]["addresses"][0]["ip"], "10.1.0.5");
+  EXPECT_EQ(ep["subsets"][0]["addresses"][0]["targetRef"]["name"], "web");
+  EXPECT_EQ(ep["subsets"][0]["ports"][0]["port"], 8080);
+
+  auto slices = c.kubectl({"get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "json"});
+  ASSERT_EQ(slices.exit_code, 0) << slices.err;
+  Json list = Json::parse(slices.out, nullptr, false);
+  ASSERT_EQ(list["items"].size(), 1u) << slices.out;
+  EXPECT_EQ(list["items"][0]["endpoints"][0]["addresses"][0], "10.1.0.5");
+  EXPECT_EQ(list["items"][0]["endpoints"][0]["conditions"]["ready"], true);
+
+  // The service goes: so do its Endpoints.
+  ASSERT_EQ(c.kubectl({"delete", "service", "web"}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return !exists(c, "endpoints", "web", "default"); }, std::chrono::seconds(20)));
+}
+
+TEST(NodeLifecycleE2E, ASilentNodeIsMarkedUnknownAndTainted) {
+  Cluster c(true, {},
+            {"--controller.nodelifecycle.grace-period-seconds=1", "--controller.nodelifecycle.monitor-period-ms=100"});
+  ASSERT_TRUE(c.ready()) << c.log();
+  auto file = c.write("node.yaml", "apiVersion: v1\nkind: Node\nmetadata:\n  name: quiet\n");
+  ASSERT_EQ(c.kubectl({"apply", "-f", file}).exit_code, 0);
+  Json node;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = c.kubectl({"get", "node", "quiet", "-o", "json"});
+        node = Json::parse(r.out, nullptr, false);
+        return r.exit_code == 0 && node.contains("spec") && node["spec"].contains("taints");
+      },
+      std::chrono::seconds(20)))
+      << c.log();
+  bool unreachable = false;
+  for (const auto& t : node["spec"].value("taints", Json::array()))
+    unreachable = unreachable || (t["key"] == "node.kubernetes.io/unreachable" && t["effect"] == "NoExecute");
+  EXPECT_TRUE(unreachable) << node.dump();
+  Json ready;
+  for (const auto& cond : node["status"].value("conditions", Json::array()))
+    if (cond["type"] == "Ready") ready = cond;
+  EXPECT_EQ(ready["status"], "Unknown") << node.dump();
+}
+
+TEST(NodeLifecycleE2E, ABadConfigValueStopsStartupNamingTheKey) {
+  Cluster c(true, {}, {"--controller.nodelifecycle.grace-period-seconds=soon"});
+  EXPECT_FALSE(c.ready());
+  EXPECT_TRUE(c.log_contains("controller.nodelifecycle.grace-period-seconds")) << c.log();
 }
 
 }  // namespace
