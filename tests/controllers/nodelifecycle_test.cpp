@@ -76,6 +76,12 @@ class NodeLifecycle : public ::testing::Test {
     if (!tolerations.empty()) pod["spec"]["tolerations"] = std::move(tolerations);
     ASSERT_TRUE(cp.create(kPods, pod));
   }
+  std::string pod_ready(const std::string& name) {
+    json pod = cp.get(kPods, "default", name);
+    for (const auto& c : pod.value("status", json::object()).value("conditions", json::array()))
+      if (c.value("type", "") == "Ready") return c.value("status", "");
+    return "";
+  }
   bool pod_exists(const std::string& name) { return cp.get(kPods, "default", name).is_object(); }
   json taints(const std::string& node) {
     return cp.get(kNodes, "", node).value("spec", json::object()).value("taints", json::array());
@@ -102,6 +108,11 @@ TEST_F(NodeLifecycle, KillingANodesHeartbeatsEvictsItsPodsAfterTheirToleration) 
   add_pod("brief", "n1", json::parse(R"([{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":60}])"));
   add_pod("forever", "n1", json::parse(R"([{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute"}])"));
   add_pod("elsewhere", "n2");
+  for (const char* name : {"forever", "elsewhere"}) {  // their kubelets had reported them Ready
+    json pod = cp.get(kPods, "default", name);
+    pod["status"]["conditions"] = {{{"type", "Ready"}, {"status", "True"}}};
+    ASSERT_TRUE(cp.client().update_status(kPods, pod.dump()).is_ok());
+  }
 
   // n1's kubelet dies now; n2's keeps renewing. Within the grace period nothing happens.
   advance_s(40, {"n2"});
@@ -116,6 +127,8 @@ TEST_F(NodeLifecycle, KillingANodesHeartbeatsEvictsItsPodsAfterTheirToleration) 
   EXPECT_EQ(r["message"], "Kubelet stopped posting node status.");
   EXPECT_TRUE(has_taint("n1", nl::kUnreachableTaint, "NoSchedule"));
   EXPECT_TRUE(taints("n2").empty()) << "a node that heartbeats is left alone";
+  EXPECT_TRUE(eventually([&] { return pod_ready("forever") == "False"; })) << "a silent node's pods are not ready";
+  EXPECT_EQ(pod_ready("elsewhere"), "True");
   EXPECT_EQ(ready("n2")["status"], "True");
 
   // The 60 s toleration runs out first, and not a moment early.

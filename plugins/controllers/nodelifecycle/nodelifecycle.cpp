@@ -198,6 +198,8 @@ plugin::Result<ctl::ReconcileResult> NodeLifecycleController::reconcile(std::str
       if (!written) return written.status().with_context("node " + name + ": taints");
     }
 
+    if (is_silent)
+      if (auto s = mark_pods_not_ready(name, now); !s) return s;
     auto next_eviction = evict(name, next, now);
     if (!next_eviction) return next_eviction.status();
     std::int64_t requeue = options_.monitor_period_ms;
@@ -206,6 +208,26 @@ plugin::Result<ctl::ReconcileResult> NodeLifecycleController::reconcile(std::str
   } catch (const std::exception& e) {
     return plugin::internal("nodelifecycle " + std::string(key) + ": " + e.what());
   }
+}
+
+plugin::Status NodeLifecycleController::mark_pods_not_ready(const std::string& node, std::int64_t now) {
+  auto pods = host_->cache.list(kPods, {});
+  if (!pods) return pods.status();
+  for (const auto& p : *pods) {
+    const std::string* on = p->field("spec.nodeName");
+    if (on == nullptr || *on != node || p->deleting) continue;
+    Json pod = parse(*p);
+    if (!pod_is_ready(pod)) continue;
+    for (auto& c : pod["status"]["conditions"])
+      if (c.is_object() && c.value("type", "") == "Ready") {
+        c["status"] = "False";
+        c["lastTransitionTime"] = plugin::format_rfc3339(now);
+      }
+    auto written = host_->client.update_status(kPods, pod.dump());
+    if (!written && written.status().code() != Code::kNotFound)
+      return written.status().with_context("mark pod " + p->key() + " not ready");
+  }
+  return plugin::Status::ok();
 }
 
 plugin::Result<std::int64_t> NodeLifecycleController::evict(const std::string& node, const Json& taints,

@@ -67,6 +67,9 @@ class NodeLifecycleController final : public plugin::controller::Controller {
   // Deletes the node's pods whose toleration of its NoExecute taints has run out; returns how long
   // until the next one runs out (0: none pending).
   plugin::Result<std::int64_t> evict(const std::string& node, const nlohmann::json& taints, std::int64_t now);
+  // A silent node's pods are no longer known to be ready: Ready=False, so that Services stop
+  // sending them traffic (the kubelet, if it comes back, sets it again).
+  plugin::Status mark_pods_not_ready(const std::string& node, std::int64_t now);
 
   const Options options_;
   std::optional<plugin::controller::Host> host_;
