@@ -1,0 +1,460 @@
+#include "job.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <limits>
+
+#include "skiff/plugin/time.hpp"
+
+namespace skiff::plugins::controllers::job {
+namespace {
+
+namespace ctl = plugin::controller;
+const plugin::ResourceId kJobs{"batch", "v1", "jobs"};
+const plugin::ResourceId kPods{"", "v1", "pods"};
+
+// A create the cache has not shown after this long is assumed lost (client-go's expectations timeout).
+constexpr auto kCreateExpectationTimeout = std::chrono::minutes(5);
+
+const Json& member(const Json& j, std::string_view key) {
+  static const Json null;
+  if (!j.is_object()) return null;
+  auto it = j.find(key);
+  return it == j.end() ? null : *it;
+}
+std::string text(const Json& j, std::string_view key) {
+  const Json& v = member(j, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+std::optional<std::int64_t> integer(const Json& j, std::string_view key) {
+  const Json& v = member(j, key);
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  return std::nullopt;
+}
+
+const Json* condition(const Json& status, std::string_view type) {
+  const Json& conditions = member(status, "conditions");
+  if (!conditions.is_array()) return nullptr;
+  for (const auto& c : conditions)
+    if (text(c, "type") == type) return &c;
+  return nullptr;
+}
+bool condition_true(const Json& status, std::string_view type) {
+  const Json* c = condition(status, type);
+  return c != nullptr && text(*c, "status") == "True";
+}
+// Adds or updates a condition; lastTransitionTime moves only when the status flips.
+void set_condition(Json& status, std::string_view type, std::string_view value, std::string_view reason,
+                   std::string_view message, std::int64_t now_ms) {
+  Json& conditions = status["conditions"];
+  if (!conditions.is_array()) conditions = Json::array();
+  std::string now = plugin::format_rfc3339(now_ms);
+  for (auto& c : conditions) {
+    if (text(c, "type") != type) continue;
+    if (text(c, "status") != value) c["lastTransitionTime"] = now;
+    if (text(c, "status") != value || text(c, "reason") != reason) c["lastProbeTime"] = now;
+    c["status"] = value;
+    c["reason"] = reason;
+    c["message"] = message;
+    return;
+  }
+  conditions.push_back({{"type", type},
+                        {"status", value},
+                        {"reason", reason},
+                        {"message", message},
+                        {"lastProbeTime", now},
+                        {"lastTransitionTime", now}});
+}
+
+bool has_finalizer(const Json& pod) {
+  const Json& finalizers = member(member(pod, "metadata"), "finalizers");
+  if (!finalizers.is_array()) return false;
+  return std::any_of(finalizers.begin(), finalizers.end(),
+                     [](const Json& f) { return f.is_string() && f.get<std::string>() == kTrackingFinalizer; });
+}
+
+std::set<std::string> uid_set(const Json& uncounted, std::string_view key) {
+  std::set<std::string> out;
+  const Json& list = member(uncounted, key);
+  if (list.is_array())
+    for (const auto& u : list)
+      if (u.is_string()) out.insert(u.get<std::string>());
+  return out;
+}
+
+Json new_pod(const Json& job, const std::string& ns, const std::string& name, const std::string& uid) {
+  const Json& tmpl = member(member(job, "spec"), "template");
+  Json meta = Json::object();
+  for (const char* key : {"labels", "annotations"})
+    if (member(member(tmpl, "metadata"), key).is_object()) meta[key] = member(tmpl, "metadata")[key];
+  Json& labels = meta["labels"];
+  if (!labels.is_object()) labels = Json::object();
+  // Admission puts these on the template already; a Job with manualSelector may not have them.
+  for (const char* key : {"job-name", "batch.kubernetes.io/job-name"}) labels[key] = name;
+  for (const char* key : {"controller-uid", "batch.kubernetes.io/controller-uid"}) labels[key] = uid;
+  meta["generateName"] = name + "-";
+  meta["namespace"] = ns;
+  meta["ownerReferences"] = Json::array({controller_reference(job, "batch/v1", "Job")});
+  meta["finalizers"] = Json::array({std::string(kTrackingFinalizer)});
+  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", member(tmpl, "spec")}};
+}
+
+}  // namespace
+
+plugin::Result<Options> parse_options(const plugin::PluginContext& context) {
+  Options o;
+  auto cap = context.config.get_int("max-requeue-ms", 0, std::numeric_limits<std::int32_t>::max());
+  if (!cap) return cap.status();
+  o.max_requeue_ms = *cap;
+  return o;
+}
+
+std::vector<ctl::WatchSpec> JobController::watches() const noexcept {
+  return {{kJobs, ctl::KeyMapping::kSelf, {}}, {kPods, ctl::KeyMapping::kOwner, "Job"}};
+}
+
+void JobController::bind(const ctl::Host& host) noexcept {
+  host_.emplace(host);
+  events_ = std::make_unique<EventRecorder>(host.client, host.clock, "job-controller");
+}
+
+std::int64_t JobController::cap(std::int64_t delay_ms) const {
+  delay_ms = std::max<std::int64_t>(delay_ms, 1);
+  return options_.max_requeue_ms > 0 ? std::min(delay_ms, options_.max_requeue_ms) : delay_ms;
+}
+
+plugin::Result<ctl::ReconcileResult> JobController::reconcile(std::string_view key) noexcept {
+  try {
+    auto slash = key.find('/');
+    if (slash == std::string_view::npos) return ctl::ReconcileResult{};
+    return sync(std::string(key.substr(0, slash)), std::string(key.substr(slash + 1)));
+  } catch (const std::exception& e) {
+    return plugin::internal("job " + std::string(key) + ": " + e.what());
+  }
+}
+
+plugin::Status JobController::remove_finalizer(const Json& pod, Memory& memory) {
+  Json edited = pod;
+  Json& finalizers = edited["metadata"]["finalizers"];
+  Json kept = Json::array();
+  for (const auto& f : finalizers)
+    if (!(f.is_string() && f.get<std::string>() == kTrackingFinalizer)) kept.push_back(f);
+  if (kept.empty())
+    edited["metadata"].erase("finalizers");
+  else
+    finalizers = kept;
+  auto r = host_->client.update(kPods, edited.dump());
+  std::string uid = text(pod["metadata"], "uid");
+  if (!r && r.status().code() != plugin::Code::kNotFound) return r.status();
+  memory.finalizer_removed.insert(uid);
+  return plugin::Status::ok();
+}
+
+// Pods named after this Job that no live incarnation of it owns (the Job is gone, or was recreated
+// with a new uid) would keep their tracking finalizer forever: release them without counting.
+plugin::Status JobController::release_strays(const std::string& ns, const std::string& name,
+                                             const std::string& job_uid) {
+  std::string selector = "batch.kubernetes.io/job-name=" + name;
+  auto pods = host_->cache.list(kPods, {ns, selector});
+  if (!pods) return pods.status();
+  Memory scratch;
+  for (const auto& p : *pods) {
+    Json pod = parse(*p);
+    if (!has_finalizer(pod)) continue;
+    auto owner = controller_of(pod);
+    if (!owner || text(*owner, "kind") != "Job" || text(*owner, "name") != name) continue;
+    if (!job_uid.empty() && text(*owner, "uid") == job_uid) continue;
+    if (auto s = remove_finalizer(pod, scratch); !s) return s;
+  }
+  return plugin::Status::ok();
+}
+
+plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, const std::string& name) {
+  const std::string key = ns + "/" + name;
+  auto cached = host_->cache.get(kJobs, ns, name);
+  if (!cached) {
+    {
+      std::lock_guard lock(mutex_);
+      memory_.erase(key);
+    }
+    if (auto s = release_strays(ns, name, ""); !s) return s;
+    return ctl::ReconcileResult{};
+  }
+  Memory* mem = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    mem = &memory_[key];
+    if (mem->uid != cached->uid) *mem = Memory{cached->uid};
+  }
+  Memory& memory = *mem;
+  // Our last status write has not reached the cache: its watch event will bring the key back.
+  if (cached->resource_version < memory.status_version) return ctl::ReconcileResult{};
+  if (auto s = release_strays(ns, name, cached->uid); !s) return s;
+
+  const std::int64_t now = host_->clock.now_ms();
+  Json job = parse(*cached);
+  const Json spec = member(job, "spec");  // a copy: `job` is replaced after each status write
+  Json status = member(job, "status").is_object() ? member(job, "status") : Json::object();
+  // Events are best effort, as in Kubernetes: a failed one does not fail the reconcile.
+  auto note = [&](const Json& object, std::string_view type, std::string_view reason, const std::string& message) {
+    static_cast<void>(events_->record(object, type, reason, message));
+  };
+
+  auto selector = selector_string(member(spec, "selector"));
+  if (!selector) return selector.status().with_context("job " + key + " spec.selector");
+  auto listed = host_->cache.list(kPods, {ns, *selector});
+  if (!listed) return listed.status();
+  std::vector<Json> pods;
+  std::set<std::string> seen_names;
+  for (const auto& p : *listed) {
+    Json pod = parse(*p);
+    if (!is_controlled_by(pod, cached->uid)) continue;
+    seen_names.insert(p->name);
+    if (!has_finalizer(pod)) memory.finalizer_removed.erase(p->uid);
+    pods.push_back(std::move(pod));
+  }
+  auto steady_now = std::chrono::steady_clock::now();
+  std::erase_if(memory.created, [&](const auto& entry) {
+    return seen_names.count(entry.first) > 0 || steady_now - entry.second > kCreateExpectationTimeout;
+  });
+
+  const bool finished = condition_true(status, "Complete") || condition_true(status, "Failed");
+  const bool suspended = member(spec, "suspend").is_boolean() && spec["suspend"].get<bool>();
+
+  // A Job being deleted, or already finished, counts nothing more: it only lets its pods go.
+  if (cached->deleting || finished) {
+    for (const auto& pod : pods)
+      if (has_finalizer(pod) && !memory.finalizer_removed.count(text(pod["metadata"], "uid")))
+        if (auto s = remove_finalizer(pod, memory); !s) return s;
+    if (cached->deleting || !finished) return ctl::ReconcileResult{};
+    // ttlSecondsAfterFinished (Kubernetes' ttl-after-finished controller).
+    auto ttl = integer(spec, "ttlSecondsAfterFinished");
+    if (!ttl) return ctl::ReconcileResult{};
+    const Json* done = condition(status, condition_true(status, "Complete") ? "Complete" : "Failed");
+    std::optional<std::int64_t> finished_at = plugin::parse_rfc3339(text(status, "completionTime"));
+    if (!finished_at && done) finished_at = plugin::parse_rfc3339(text(*done, "lastTransitionTime"));
+    if (!finished_at) return ctl::ReconcileResult{};
+    std::int64_t expires = *finished_at + *ttl * 1000;
+    if (now < expires) return ctl::ReconcileResult{cap(expires - now)};
+    plugin::DeleteOptions options{plugin::Propagation::kBackground, cached->uid, 0};
+    auto removed = host_->client.remove(kJobs, ns, name, options);
+    if (!removed && removed.status().code() != plugin::Code::kNotFound &&
+        removed.status().code() != plugin::Code::kConflict)
+      return removed.status();
+    return ctl::ReconcileResult{};
+  }
+
+  // 1. Pods that ended and still carry the finalizer are recorded in uncountedTerminatedPods first,
+  //    then lose their finalizer, then move into succeeded / failed: a crash between any two steps
+  //    neither loses a pod nor counts one twice (Kubernetes' scheme).
+  Json uncounted = member(status, "uncountedTerminatedPods").is_object() ? status["uncountedTerminatedPods"]
+                                                                         : Json::object();
+  std::set<std::string> unc_succeeded = uid_set(uncounted, "succeeded");
+  std::set<std::string> unc_failed = uid_set(uncounted, "failed");
+  bool recorded = false;
+  std::vector<const Json*> active;
+  std::int64_t terminating = 0;
+  std::vector<const Json*> to_release;   // finalizer to remove once recorded
+  std::vector<const Json*> suspended_gone;  // deleted while suspended: not a failure
+  for (const auto& pod : pods) {
+    const Json& meta = pod["metadata"];
+    std::string uid = text(meta, "uid");
+    std::string phase = text(member(pod, "status"), "phase");
+    bool deleting = meta.contains("deletionTimestamp") || memory.deleted.count(uid) > 0;
+    bool tracked = has_finalizer(pod) && memory.finalizer_removed.count(uid) == 0;
+    if (phase != "Succeeded" && phase != "Failed") {
+      if (!deleting) {
+        active.push_back(&pod);
+        continue;
+      }
+      ++terminating;
+      if (suspended) {
+        if (tracked) suspended_gone.push_back(&pod);
+        continue;
+      }
+    }
+    if (!tracked) continue;
+    bool success = phase == "Succeeded";
+    if (!unc_succeeded.count(uid) && !unc_failed.count(uid)) {
+      (success ? unc_succeeded : unc_failed).insert(uid);
+      recorded = true;
+    }
+    to_release.push_back(&pod);
+  }
+  auto write_status = [&](const Json& new_status) -> plugin::Status {
+    job["status"] = new_status;
+    auto written = host_->client.update_status(kJobs, job.dump());
+    if (!written) return written.status();
+    memory.status_version = (*written)->resource_version;
+    job = parse(**written);
+    return plugin::Status::ok();
+  };
+  if (recorded) {
+    uncounted["succeeded"] = Json(std::vector<std::string>(unc_succeeded.begin(), unc_succeeded.end()));
+    uncounted["failed"] = Json(std::vector<std::string>(unc_failed.begin(), unc_failed.end()));
+    status["uncountedTerminatedPods"] = uncounted;
+    if (auto s = write_status(status); !s) return s;
+  }
+  for (const Json* pod : to_release)
+    if (auto s = remove_finalizer(*pod, memory); !s) return s;
+  for (const Json* pod : suspended_gone)
+    if (auto s = remove_finalizer(*pod, memory); !s) return s;
+  // Every recorded uid whose pod no longer holds the finalizer (released above, or gone) is counted.
+  std::set<std::string> still_held;
+  for (const auto& pod : pods)
+    if (has_finalizer(pod) && memory.finalizer_removed.count(text(pod["metadata"], "uid")) == 0)
+      still_held.insert(text(pod["metadata"], "uid"));
+  std::int64_t succeeded = integer(status, "succeeded").value_or(0);
+  std::int64_t failed = integer(status, "failed").value_or(0);
+  for (auto* set : {&unc_succeeded, &unc_failed}) {
+    for (auto it = set->begin(); it != set->end();) {
+      if (still_held.count(*it)) {
+        ++it;
+        continue;
+      }
+      (set == &unc_succeeded ? succeeded : failed) += 1;
+      it = set->erase(it);
+    }
+  }
+  status["uncountedTerminatedPods"] = Json::object();
+  if (!unc_succeeded.empty())
+    status["uncountedTerminatedPods"]["succeeded"] = std::vector<std::string>(unc_succeeded.begin(), unc_succeeded.end());
+  if (!unc_failed.empty())
+    status["uncountedTerminatedPods"]["failed"] = std::vector<std::string>(unc_failed.begin(), unc_failed.end());
+  const std::int64_t all_succeeded = succeeded + static_cast<std::int64_t>(unc_succeeded.size());
+  const std::int64_t all_failed = failed + static_cast<std::int64_t>(unc_failed.size());
+
+  // 2. Decide: success, failure, or keep running.
+  const std::optional<std::int64_t> completions = integer(spec, "completions");
+  const std::int64_t parallelism = integer(spec, "parallelism").value_or(1);
+  const std::int64_t backoff_limit = integer(spec, "backoffLimit").value_or(6);
+  const std::int64_t pending_creates = static_cast<std::int64_t>(memory.created.size());
+  const std::int64_t running = static_cast<std::int64_t>(active.size()) + pending_creates;
+  std::int64_t requeue_ms = 0;
+
+  std::string fail_reason, fail_message;
+  if (const Json* target = condition(status, "FailureTarget"); target && text(*target, "status") == "True") {
+    fail_reason = text(*target, "reason");
+    fail_message = text(*target, "message");
+  } else if (all_failed > backoff_limit) {
+    fail_reason = "BackoffLimitExceeded";
+    fail_message = "Job has reached the specified backoff limit";
+  } else if (auto deadline = integer(spec, "activeDeadlineSeconds"); deadline && !suspended) {
+    if (auto started = plugin::parse_rfc3339(text(status, "startTime"))) {
+      std::int64_t due = *started + *deadline * 1000;
+      if (now >= due) {
+        fail_reason = "DeadlineExceeded";
+        fail_message = "Job was active longer than specified deadline";
+      } else {
+        requeue_ms = due - now;
+      }
+    }
+  }
+  const bool success = fail_reason.empty() && (completions ? all_succeeded >= *completions
+                                                          : all_succeeded > 0 && running == 0);
+  // Without completions the first success ends the Job once the others finish by themselves.
+  const bool no_more_pods = !completions && all_succeeded > 0;
+
+  auto delete_pods = [&](const std::vector<const Json*>& victims) -> plugin::Status {
+    for (const Json* pod : victims) {
+      std::string pod_name = text((*pod)["metadata"], "name");
+      std::string uid = text((*pod)["metadata"], "uid");
+      auto r = host_->client.remove(kPods, ns, pod_name, {plugin::Propagation::kBackground, uid, 0});
+      if (!r && r.status().code() != plugin::Code::kNotFound && r.status().code() != plugin::Code::kConflict)
+        return r.status();
+      memory.deleted.insert(uid);
+      ++terminating;
+      note(job, "Normal", "SuccessfulDelete", "Deleted pod: " + pod_name);
+    }
+    return plugin::Status::ok();
+  };
+
+  std::int64_t active_now = running;
+  if (!fail_reason.empty() || success) {
+    if (!fail_reason.empty())
+      set_condition(status, "FailureTarget", "True", fail_reason, fail_message, now);
+    else
+      set_condition(status, "SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods", now);
+    if (auto s = delete_pods(active); !s) return s;
+    active_now = pending_creates;
+    // The terminal condition waits until no pod of the Job is left uncounted or running.
+    bool settled = active_now == 0 && status["uncountedTerminatedPods"].empty() && still_held.empty();
+    if (settled) {
+      if (!fail_reason.empty()) {
+        set_condition(status, "Failed", "True", fail_reason, fail_message, now);
+        note(job, "Warning", fail_reason, fail_message);
+      } else {
+        set_condition(status, "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods", now);
+        status["completionTime"] = plugin::format_rfc3339(now);
+        note(job, "Normal", "Completed", "Job completed");
+      }
+      requeue_ms = 0;
+      if (auto ttl = integer(spec, "ttlSecondsAfterFinished")) requeue_ms = std::max<std::int64_t>(*ttl * 1000, 1);
+    }
+  } else if (suspended) {
+    if (auto s = delete_pods(active); !s) return s;
+    active_now = pending_creates;
+    if (!condition_true(status, "Suspended")) {
+      set_condition(status, "Suspended", "True", "JobSuspended", "Job suspended", now);
+      note(job, "Normal", "Suspended", "Job suspended");
+    }
+  } else {
+    if (condition_true(status, "Suspended")) {
+      set_condition(status, "Suspended", "False", "JobResumed", "Job resumed", now);
+      status["startTime"] = plugin::format_rfc3339(now);  // the deadline restarts on resume
+      note(job, "Normal", "Resumed", "Job resumed");
+    }
+    if (!status.contains("startTime") || status["startTime"].is_null()) {
+      status["startTime"] = plugin::format_rfc3339(now);
+      if (auto deadline = integer(spec, "activeDeadlineSeconds")) requeue_ms = std::max<std::int64_t>(*deadline * 1000, 1);
+    }
+    // After the first success of a Job without completions, the others run out by themselves.
+    std::int64_t want = no_more_pods ? running : parallelism;
+    if (completions) want = std::min(want, std::max<std::int64_t>(*completions - all_succeeded, 0));
+    if (running > want) {
+      // Parallelism went down: delete the least advanced pods (not ready first, then newest).
+      std::vector<const Json*> order = active;
+      std::stable_sort(order.begin(), order.end(), [](const Json* a, const Json* b) {
+        bool ra = pod_is_ready(*a), rb = pod_is_ready(*b);
+        if (ra != rb) return !ra;
+        return text((*a)["metadata"], "creationTimestamp") > text((*b)["metadata"], "creationTimestamp");
+      });
+      std::size_t excess = static_cast<std::size_t>(std::min<std::int64_t>(running - want, static_cast<std::int64_t>(order.size())));
+      order.resize(excess);
+      if (auto s = delete_pods(order); !s) return s;
+      active_now = running - static_cast<std::int64_t>(excess);
+    } else {
+      for (std::int64_t i = running; i < want; ++i) {
+        auto created = host_->client.create(kPods, ns, new_pod(job, ns, name, cached->uid).dump());
+        if (!created) {
+          note(job, "Warning", "FailedCreate", "Error creating: " + created.status().message());
+          return created.status().with_context("job " + key + ": create pod");
+        }
+        memory.created.emplace((*created)->name, std::chrono::steady_clock::now());
+        ++active_now;
+        note(job, "Normal", "SuccessfulCreate", "Created pod: " + (*created)->name);
+      }
+    }
+  }
+
+  // 3. The status as it now stands.
+  std::int64_t ready = 0;
+  if (fail_reason.empty() && !success && !suspended)
+    for (const Json* pod : active) ready += pod_is_ready(*pod) ? 1 : 0;
+  auto set_count = [&](const char* field, std::int64_t v) {
+    if (v > 0)
+      status[field] = v;
+    else
+      status.erase(field);
+  };
+  set_count("active", active_now);
+  set_count("succeeded", succeeded);
+  set_count("failed", failed);
+  status["ready"] = ready;
+  status["terminating"] = terminating;
+  if (status != member(job, "status"))
+    if (auto s = write_status(status); !s) return s;
+  return ctl::ReconcileResult{requeue_ms > 0 ? cap(requeue_ms) : 0};
+}
+
+}  // namespace skiff::plugins::controllers::job
