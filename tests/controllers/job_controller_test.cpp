@@ -5,8 +5,7 @@
 #include <set>
 
 #include "job.hpp"
-#include "tests/support/control_plane.hpp"
-#include "tests/support/process.hpp"
+#include "batch_test_support.hpp"
 
 namespace skiff::testing {
 namespace {
@@ -15,7 +14,6 @@ using nlohmann::json;
 namespace job = plugins::controllers::job;
 const plugin::ResourceId kJobs{"batch", "v1", "jobs"};
 const plugin::ResourceId kPods{"", "v1", "pods"};
-const plugin::ResourceId kEvents{"", "v1", "events"};
 
 json job_object(const std::string& name, json spec_extra = json::object()) {
   json pod_spec = {{"restartPolicy", "Never"}, {"containers", json::array({{{"name", "c"}, {"image", "busybox"}}})}};
@@ -55,18 +53,9 @@ class JobTest : public ::testing::Test {
   }
   // The kubelet's part: a pod ends with `phase`.
   void finish(const json& pod, const std::string& phase) {
-    std::string name = pod["metadata"]["name"];
-    ASSERT_TRUE(eventually([&] {
-      json current = cp_.get(kPods, "default", name);
-      current["status"]["phase"] = phase;
-      return cp_.client().update_status(kPods, current.dump()).is_ok();
-    }));
+    ASSERT_TRUE(write_status(cp_, kPods, "default", pod["metadata"]["name"], [&](json& p) { p["status"]["phase"] = phase; }));
   }
-  std::size_t events(const std::string& reason) {
-    std::size_t n = 0;
-    for (auto& e : cp_.list(kEvents, "default")) n += e.value("reason", "") == reason ? 1 : 0;
-    return n;
-  }
+  std::size_t events(const std::string& reason) { return count_events(cp_, reason); }
 
   ControlPlane cp_;
 };

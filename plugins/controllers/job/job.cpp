@@ -4,67 +4,21 @@
 #include <exception>
 #include <limits>
 
+#include "batch_common.hpp"
 #include "skiff/plugin/time.hpp"
 
 namespace skiff::plugins::controllers::job {
 namespace {
 
 namespace ctl = plugin::controller;
+using batch::condition;
+using batch::condition_true;
+using batch::integer;
+using batch::member;
+using batch::set_condition;
+using batch::text;
 const plugin::ResourceId kJobs{"batch", "v1", "jobs"};
 const plugin::ResourceId kPods{"", "v1", "pods"};
-
-// A create the cache has not shown after this long is assumed lost (client-go's expectations timeout).
-constexpr auto kCreateExpectationTimeout = std::chrono::minutes(5);
-
-const Json& member(const Json& j, std::string_view key) {
-  static const Json null;
-  if (!j.is_object()) return null;
-  auto it = j.find(key);
-  return it == j.end() ? null : *it;
-}
-std::string text(const Json& j, std::string_view key) {
-  const Json& v = member(j, key);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
-std::optional<std::int64_t> integer(const Json& j, std::string_view key) {
-  const Json& v = member(j, key);
-  if (v.is_number_integer()) return v.get<std::int64_t>();
-  return std::nullopt;
-}
-
-const Json* condition(const Json& status, std::string_view type) {
-  const Json& conditions = member(status, "conditions");
-  if (!conditions.is_array()) return nullptr;
-  for (const auto& c : conditions)
-    if (text(c, "type") == type) return &c;
-  return nullptr;
-}
-bool condition_true(const Json& status, std::string_view type) {
-  const Json* c = condition(status, type);
-  return c != nullptr && text(*c, "status") == "True";
-}
-// Adds or updates a condition; lastTransitionTime moves only when the status flips.
-void set_condition(Json& status, std::string_view type, std::string_view value, std::string_view reason,
-                   std::string_view message, std::int64_t now_ms) {
-  Json& conditions = status["conditions"];
-  if (!conditions.is_array()) conditions = Json::array();
-  std::string now = plugin::format_rfc3339(now_ms);
-  for (auto& c : conditions) {
-    if (text(c, "type") != type) continue;
-    if (text(c, "status") != value) c["lastTransitionTime"] = now;
-    if (text(c, "status") != value || text(c, "reason") != reason) c["lastProbeTime"] = now;
-    c["status"] = value;
-    c["reason"] = reason;
-    c["message"] = message;
-    return;
-  }
-  conditions.push_back({{"type", type},
-                        {"status", value},
-                        {"reason", reason},
-                        {"message", message},
-                        {"lastProbeTime", now},
-                        {"lastTransitionTime", now}});
-}
 
 bool has_finalizer(const Json& pod) {
   const Json& finalizers = member(member(pod, "metadata"), "finalizers");
@@ -102,11 +56,9 @@ Json new_pod(const Json& job, const std::string& ns, const std::string& name, co
 }  // namespace
 
 plugin::Result<Options> parse_options(const plugin::PluginContext& context) {
-  Options o;
-  auto cap = context.config.get_int("max-requeue-ms", 0, std::numeric_limits<std::int32_t>::max());
+  auto cap = batch::max_requeue_ms(context.config);
   if (!cap) return cap.status();
-  o.max_requeue_ms = *cap;
-  return o;
+  return Options{.max_requeue_ms = *cap};
 }
 
 std::vector<ctl::WatchSpec> JobController::watches() const noexcept {
@@ -118,19 +70,8 @@ void JobController::bind(const ctl::Host& host) noexcept {
   events_ = std::make_unique<EventRecorder>(host.client, host.clock, "job-controller");
 }
 
-std::int64_t JobController::cap(std::int64_t delay_ms) const {
-  delay_ms = std::max<std::int64_t>(delay_ms, 1);
-  return options_.max_requeue_ms > 0 ? std::min(delay_ms, options_.max_requeue_ms) : delay_ms;
-}
-
 plugin::Result<ctl::ReconcileResult> JobController::reconcile(std::string_view key) noexcept {
-  try {
-    auto slash = key.find('/');
-    if (slash == std::string_view::npos) return ctl::ReconcileResult{};
-    return sync(std::string(key.substr(0, slash)), std::string(key.substr(slash + 1)));
-  } catch (const std::exception& e) {
-    return plugin::internal("job " + std::string(key) + ": " + e.what());
-  }
+  return batch::reconcile_key("job", key, [this](const std::string& ns, const std::string& name) { return sync(ns, name); });
 }
 
 plugin::Status JobController::remove_finalizer(const Json& pod, Memory& memory) {
@@ -173,20 +114,11 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
   const std::string key = ns + "/" + name;
   auto cached = host_->cache.get(kJobs, ns, name);
   if (!cached) {
-    {
-      std::lock_guard lock(mutex_);
-      memory_.erase(key);
-    }
+    memory_.forget(key);
     if (auto s = release_strays(ns, name, ""); !s) return s;
     return ctl::ReconcileResult{};
   }
-  Memory* mem = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    mem = &memory_[key];
-    if (mem->uid != cached->uid) *mem = Memory{cached->uid};
-  }
-  Memory& memory = *mem;
+  Memory& memory = memory_.at(key, cached->uid);
   // Our last status write has not reached the cache: its watch event will bring the key back.
   if (cached->resource_version < memory.status_version) return ctl::ReconcileResult{};
   if (auto s = release_strays(ns, name, cached->uid); !s) return s;
@@ -213,10 +145,7 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
     if (!has_finalizer(pod)) memory.finalizer_removed.erase(p->uid);
     pods.push_back(std::move(pod));
   }
-  auto steady_now = std::chrono::steady_clock::now();
-  std::erase_if(memory.created, [&](const auto& entry) {
-    return seen_names.count(entry.first) > 0 || steady_now - entry.second > kCreateExpectationTimeout;
-  });
+  memory.observe(seen_names);
 
   const bool finished = condition_true(status, "Complete") || condition_true(status, "Failed");
   const bool suspended = member(spec, "suspend").is_boolean() && spec["suspend"].get<bool>();
@@ -236,11 +165,7 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
     if (!finished_at) return ctl::ReconcileResult{};
     std::int64_t expires = *finished_at + *ttl * 1000;
     if (now < expires) return ctl::ReconcileResult{cap(expires - now)};
-    plugin::DeleteOptions options{plugin::Propagation::kBackground, cached->uid, 0};
-    auto removed = host_->client.remove(kJobs, ns, name, options);
-    if (!removed && removed.status().code() != plugin::Code::kNotFound &&
-        removed.status().code() != plugin::Code::kConflict)
-      return removed.status();
+    if (auto s = batch::remove_incarnation(host_->client, kJobs, ns, name, cached->uid); !s) return s;
     return ctl::ReconcileResult{};
   }
 
@@ -359,9 +284,7 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
     for (const Json* pod : victims) {
       std::string pod_name = text((*pod)["metadata"], "name");
       std::string uid = text((*pod)["metadata"], "uid");
-      auto r = host_->client.remove(kPods, ns, pod_name, {plugin::Propagation::kBackground, uid, 0});
-      if (!r && r.status().code() != plugin::Code::kNotFound && r.status().code() != plugin::Code::kConflict)
-        return r.status();
+      if (auto s = batch::remove_incarnation(host_->client, kPods, ns, pod_name, uid); !s) return s;
       memory.deleted.insert(uid);
       ++terminating;
       note(job, "Normal", "SuccessfulDelete", "Deleted pod: " + pod_name);

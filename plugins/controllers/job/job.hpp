@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "batch_common.hpp"
 #include "controller_common.hpp"
 #include "skiff/plugin/abi.hpp"
 #include "skiff/plugin/controller.hpp"
@@ -49,12 +50,8 @@ class JobController final : public plugin::controller::Controller {
   plugin::Result<plugin::controller::ReconcileResult> reconcile(std::string_view key) noexcept override;
 
  private:
-  // What this controller wrote and the cache may not show yet (client-go's "expectations"): the
-  // next reconcile must not act on a view older than its own writes.
-  struct Memory {
-    std::string uid;
-    std::int64_t status_version = 0;  // resourceVersion our last status write produced
-    std::map<std::string, std::chrono::steady_clock::time_point> created;  // pod names not yet in the cache
+  // Beyond created pods and the last status write: deletes and finalizer removals not yet seen.
+  struct Memory : batch::Expectations {
     std::set<std::string> deleted;            // pod uids we deleted
     std::set<std::string> finalizer_removed;  // pod uids whose tracking finalizer we removed
   };
@@ -62,13 +59,12 @@ class JobController final : public plugin::controller::Controller {
   plugin::Result<plugin::controller::ReconcileResult> sync(const std::string& ns, const std::string& name);
   plugin::Status release_strays(const std::string& ns, const std::string& name, const std::string& job_uid);
   plugin::Status remove_finalizer(const Json& pod, Memory& memory);
-  std::int64_t cap(std::int64_t delay_ms) const;
+  std::int64_t cap(std::int64_t delay_ms) const { return batch::capped_delay(delay_ms, options_.max_requeue_ms); }
 
   const Options options_;
   std::optional<plugin::controller::Host> host_;
   std::unique_ptr<EventRecorder> events_;
-  std::mutex mutex_;  // guards memory_ (workers may run different keys at once)
-  std::map<std::string, Memory> memory_;  // by Job key
+  batch::ExpectationsMap<Memory> memory_;  // by Job key
 };
 
 }  // namespace skiff::plugins::controllers::job
