@@ -237,6 +237,49 @@ TEST_F(JobTest, DeletingTheJobReleasesItsPods) {
   }));
 }
 
+TEST_F(JobTest, IndexedJobsGiveEachPodItsIndexAndCompleteEveryIndex) {
+  cp_.create(kJobs, job_object("idx", {{"completions", 3}, {"parallelism", 2}, {"completionMode", "Indexed"}}));
+  auto index_of = [](const json& pod) {
+    return pod["metadata"]["annotations"].value("batch.kubernetes.io/job-completion-index", "");
+  };
+  auto running_indexes = [&] {
+    std::multiset<std::string> out;
+    for (const auto& p : running_pods("idx")) out.insert(index_of(p));
+    return out;
+  };
+  auto running_with = [&](const std::string& index) {
+    for (const auto& p : running_pods("idx"))
+      if (index_of(p) == index) return p;
+    return json();
+  };
+  ASSERT_TRUE(eventually([&] { return running_indexes() == std::multiset<std::string>{"0", "1"}; }));
+  json pod = running_with("1");
+  EXPECT_EQ(pod["metadata"]["generateName"], "idx-1-");
+  EXPECT_EQ(pod["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"], "1");
+  EXPECT_EQ(pod["spec"]["hostname"], "idx-1");
+  ASSERT_EQ(pod["spec"]["containers"][0]["env"].size(), 1u);
+  EXPECT_EQ(pod["spec"]["containers"][0]["env"][0]["name"], "JOB_COMPLETION_INDEX");
+  EXPECT_EQ(pod["spec"]["containers"][0]["env"][0]["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.annotations['batch.kubernetes.io/job-completion-index']");
+
+  finish(pod, "Succeeded");
+  ASSERT_TRUE(eventually([&] { return running_indexes() == std::multiset<std::string>{"0", "2"}; }));
+  EXPECT_EQ(job_status("idx")["completedIndexes"], "1");
+  EXPECT_EQ(job_status("idx")["succeeded"], 1);
+  finish(running_with("0"), "Failed");
+  ASSERT_TRUE(eventually([&] {
+    return running_indexes() == std::multiset<std::string>{"0", "2"} && job_status("idx").value("failed", 0) == 1;
+  })) << "a failed index is retried";
+  finish(running_with("2"), "Succeeded");
+  ASSERT_TRUE(eventually([&] { return job_status("idx").value("completedIndexes", "") == "1-2"; }));
+  finish(running_with("0"), "Succeeded");
+  ASSERT_TRUE(eventually([&] { return has_condition(job_status("idx"), "Complete"); })) << job_status("idx").dump();
+  EXPECT_EQ(job_status("idx")["completedIndexes"], "0-2");
+  EXPECT_EQ(job_status("idx")["succeeded"], 3);
+  EXPECT_EQ(job_status("idx")["failed"], 1);
+  EXPECT_EQ(pods_of("idx").size(), 4u);
+}
+
 TEST(JobOptions, BadValueNamesTheKey) {
   TestPluginContext context("controller.job", {{"max-requeue-ms", "soon"}}, "/tmp");
   auto parsed = job::parse_options(context.context());

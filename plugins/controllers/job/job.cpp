@@ -36,7 +36,50 @@ std::set<std::string> uid_set(const Json& uncounted, std::string_view key) {
   return out;
 }
 
-Json new_pod(const Json& job, const std::string& ns, const std::string& name, const std::string& uid) {
+constexpr std::string_view kIndexKey = "batch.kubernetes.io/job-completion-index";
+
+// status.completedIndexes ("0-2,4") as a set, and back.
+std::set<std::int64_t> parse_indexes(const std::string& text) {
+  std::set<std::int64_t> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t comma = text.find(',', pos);
+    std::string part = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::size_t dash = part.find('-');
+    try {
+      std::int64_t first = std::stoll(part.substr(0, dash));
+      std::int64_t last = dash == std::string::npos ? first : std::stoll(part.substr(dash + 1));
+      for (std::int64_t i = first; i <= last && i - first < 1'000'000; ++i) out.insert(i);
+    } catch (const std::exception&) {  // a malformed part is ignored, as Kubernetes ignores it
+    }
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+std::string format_indexes(const std::set<std::int64_t>& indexes) {
+  std::string out;
+  for (auto it = indexes.begin(); it != indexes.end();) {
+    std::int64_t first = *it, last = *it;
+    while (++it != indexes.end() && *it == last + 1) last = *it;
+    if (!out.empty()) out += ",";
+    out += std::to_string(first);
+    if (last > first) out += "-" + std::to_string(last);
+  }
+  return out;
+}
+// The completion index a pod of an Indexed Job carries, if valid for `completions`.
+std::optional<std::int64_t> pod_index(const Json& pod, std::int64_t completions) {
+  std::string text = batch::text(member(member(pod, "metadata"), "annotations"), kIndexKey);
+  if (text.empty() || text.size() > 9 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  std::int64_t index = std::stoll(text);
+  if (index >= completions) return std::nullopt;
+  return index;
+}
+
+Json new_pod(const Json& job, const std::string& ns, const std::string& name, const std::string& uid,
+             std::optional<std::int64_t> index) {
   const Json& tmpl = member(member(job, "spec"), "template");
   Json meta = Json::object();
   for (const char* key : {"labels", "annotations"})
@@ -50,7 +93,21 @@ Json new_pod(const Json& job, const std::string& ns, const std::string& name, co
   meta["namespace"] = ns;
   meta["ownerReferences"] = Json::array({controller_reference(job, "batch/v1", "Job")});
   meta["finalizers"] = Json::array({std::string(kTrackingFinalizer)});
-  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", member(tmpl, "spec")}};
+  Json spec = member(tmpl, "spec");
+  if (index) {
+    std::string i = std::to_string(*index);
+    meta["generateName"] = name + "-" + i + "-";
+    meta["annotations"][std::string(kIndexKey)] = i;
+    labels[std::string(kIndexKey)] = i;
+    if (!spec.contains("hostname")) spec["hostname"] = name + "-" + i;
+    Json env = {{"name", "JOB_COMPLETION_INDEX"},
+                {"valueFrom",
+                 {{"fieldRef", {{"fieldPath", "metadata.annotations['" + std::string(kIndexKey) + "']"}}}}}};
+    for (const char* list : {"initContainers", "containers"})
+      if (spec.contains(list) && spec[list].is_array())
+        for (auto& container : spec[list]) container["env"].push_back(env);
+  }
+  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}};
 }
 
 }  // namespace
@@ -176,6 +233,11 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
                                                                          : Json::object();
   std::set<std::string> unc_succeeded = uid_set(uncounted, "succeeded");
   std::set<std::string> unc_failed = uid_set(uncounted, "failed");
+  const std::optional<std::int64_t> completions = integer(spec, "completions");
+  // Indexed: a success completes its index; the set is recorded with the uid (a union, so writing it
+  // twice is harmless) and status.succeeded is its size.
+  const bool indexed = text(spec, "completionMode") == "Indexed" && completions.has_value();
+  std::set<std::int64_t> completed = parse_indexes(text(status, "completedIndexes"));
   bool recorded = false;
   std::vector<const Json*> active;
   std::int64_t terminating = 0;
@@ -200,6 +262,8 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
     }
     if (!tracked) continue;
     bool success = phase == "Succeeded";
+    if (indexed && success)
+      if (auto index = pod_index(pod, *completions); index && completed.insert(*index).second) recorded = true;
     if (!unc_succeeded.count(uid) && !unc_failed.count(uid)) {
       (success ? unc_succeeded : unc_failed).insert(uid);
       recorded = true;
@@ -218,6 +282,7 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
     uncounted["succeeded"] = Json(std::vector<std::string>(unc_succeeded.begin(), unc_succeeded.end()));
     uncounted["failed"] = Json(std::vector<std::string>(unc_failed.begin(), unc_failed.end()));
     status["uncountedTerminatedPods"] = uncounted;
+    if (indexed) status["completedIndexes"] = format_indexes(completed);
     if (auto s = write_status(status); !s) return s;
   }
   for (const Json* pod : to_release)
@@ -237,7 +302,10 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
         ++it;
         continue;
       }
-      (set == &unc_succeeded ? succeeded : failed) += 1;
+      if (set == &unc_failed)
+        ++failed;
+      else if (!indexed)
+        ++succeeded;
       it = set->erase(it);
     }
   }
@@ -246,11 +314,18 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
     status["uncountedTerminatedPods"]["succeeded"] = std::vector<std::string>(unc_succeeded.begin(), unc_succeeded.end());
   if (!unc_failed.empty())
     status["uncountedTerminatedPods"]["failed"] = std::vector<std::string>(unc_failed.begin(), unc_failed.end());
-  const std::int64_t all_succeeded = succeeded + static_cast<std::int64_t>(unc_succeeded.size());
+  if (indexed) {
+    succeeded = static_cast<std::int64_t>(completed.size());
+    if (completed.empty())
+      status.erase("completedIndexes");
+    else
+      status["completedIndexes"] = format_indexes(completed);
+  }
+  const std::int64_t all_succeeded =
+      indexed ? succeeded : succeeded + static_cast<std::int64_t>(unc_succeeded.size());
   const std::int64_t all_failed = failed + static_cast<std::int64_t>(unc_failed.size());
 
   // 2. Decide: success, failure, or keep running.
-  const std::optional<std::int64_t> completions = integer(spec, "completions");
   const std::int64_t parallelism = integer(spec, "parallelism").value_or(1);
   const std::int64_t backoff_limit = integer(spec, "backoffLimit").value_or(6);
   const std::int64_t pending_creates = static_cast<std::int64_t>(memory.created.size());
@@ -347,8 +422,29 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
       if (auto s = delete_pods(order); !s) return s;
       active_now = running - static_cast<std::int64_t>(excess);
     } else {
+      // Indexed: the lowest indexes neither completed nor held by an active or just-created pod.
+      std::vector<std::int64_t> free_indexes;
+      if (indexed) {
+        std::set<std::int64_t> taken = completed;
+        for (const Json* pod : active)
+          if (auto index = pod_index(*pod, *completions)) taken.insert(*index);
+        const std::string prefix = name + "-";
+        for (const auto& [pod_name, when] : memory.created) {
+          std::string rest = pod_name.substr(prefix.size());
+          std::size_t digits = 0;
+          while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+          if (digits > 0 && digits < 10) taken.insert(std::stoll(rest.substr(0, digits)));
+        }
+        for (std::int64_t i = 0; i < *completions && static_cast<std::int64_t>(free_indexes.size()) < want - running; ++i)
+          if (!taken.count(i)) free_indexes.push_back(i);
+      }
       for (std::int64_t i = running; i < want; ++i) {
-        auto created = host_->client.create(kPods, ns, new_pod(job, ns, name, cached->uid).dump());
+        std::optional<std::int64_t> index;
+        if (indexed) {
+          if (static_cast<std::size_t>(i - running) >= free_indexes.size()) break;
+          index = free_indexes[static_cast<std::size_t>(i - running)];
+        }
+        auto created = host_->client.create(kPods, ns, new_pod(job, ns, name, cached->uid, index).dump());
         if (!created) {
           note(job, "Warning", "FailedCreate", "Error creating: " + created.status().message());
           return created.status().with_context("job " + key + ": create pod");
