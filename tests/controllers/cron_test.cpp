@@ -94,6 +94,32 @@ TEST(CronNext, Table) {
   }
 }
 
+// Zones whose transitions fall at midnight (the day loop's DST correction) or on half hours: every
+// answer is later than the question and matches the schedule on that zone's wall clock.
+TEST(CronNext, AlwaysMovesForwardAndMatches) {
+  for (const char* tz : {"America/Santiago", "America/Asuncion", "Asia/Beirut", "America/Havana",
+                         "Australia/Lord_Howe", "America/New_York", "Europe/Berlin", "UTC"}) {
+    TimeZone z = zone(tz);
+    for (const char* spec : {"0 0 * * *", "30 0 * * *", "0 * * * *", "*/7 1-3 * * *", "0 0 1 * *", "15 23 * * 0"}) {
+      SCOPED_TRACE(std::string(spec) + " in " + tz);
+      auto schedule = parse_schedule(spec);
+      ASSERT_TRUE(schedule.is_ok());
+      std::int64_t t = at("2026-01-01T00:00:00Z");
+      const std::int64_t end = at("2028-01-01T00:00:00Z");
+      for (int n = 0; n < 2000 && t < end; ++n) {
+        auto next = next_after(*schedule, z, t);
+        ASSERT_TRUE(next.has_value());
+        ASSERT_GT(*next, t);
+        Civil c = to_civil(*next, z);
+        EXPECT_EQ(c.second, 0);
+        EXPECT_NE(schedule->minute & (1ULL << c.minute), 0u) << format_in_zone(*next, z);
+        EXPECT_NE(schedule->hour & (1ULL << c.hour), 0u) << format_in_zone(*next, z);
+        t = *next;
+      }
+    }
+  }
+}
+
 TEST(CronParse, RefusesWhatKubernetesRefuses) {
   for (const char* bad : {"", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *",
                           "* * * * 7", "CRON_TZ=UTC * * * * *", "TZ=Europe/Berlin 0 9 * * *", "@every 5m", "@often",
@@ -134,6 +160,27 @@ TEST(TimeZones, LoadsIanaNamesAndRefusesOthers) {
   auto fake = TimeZone::load("Fake", dir.str());
   ASSERT_FALSE(fake.is_ok());
   EXPECT_NE(fake.status().message().find("not a TZif file"), std::string::npos);
+}
+
+// A TZif file with no transitions at all, only the footer rule, must agree with the full New York
+// file hour by hour (its transitions run to 2037).
+TEST(TimeZones, FooterRuleAgreesWithTheTransitionTable) {
+  auto header = [](std::uint32_t typecnt, std::uint32_t charcnt) {
+    std::string h = "TZif2" + std::string(15, '\0');
+    for (std::uint32_t v : {0u, 0u, 0u, 0u, typecnt, charcnt})
+      for (int shift : {24, 16, 8, 0}) h += static_cast<char>((v >> shift) & 0xff);
+    return h;
+  };
+  // One type: UTC-5, not DST, abbreviation "EST".
+  std::string type = {'\xff', '\xff', '\xb9', '\xb0', '\0', '\0'};
+  std::string block = header(1, 4) + type + std::string("EST\0", 4);
+  TempDir dir;
+  std::ofstream(dir.path() / "FooterOnly", std::ios::binary) << block << block << "\nEST5EDT,M3.2.0,M11.1.0\n";
+  auto footer_only = TimeZone::load("FooterOnly", dir.str());
+  ASSERT_TRUE(footer_only.is_ok()) << footer_only.status().message();
+  TimeZone full = zone("America/New_York");
+  for (std::int64_t t = at("2030-01-01T00:00:00Z"); t < at("2037-01-01T00:00:00Z"); t += 3600)
+    ASSERT_EQ(footer_only->offset_at(t), full.offset_at(t)) << t;
 }
 
 TEST(TimeZones, PosixFooterRules) {
