@@ -336,6 +336,8 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
   if (const Json* target = condition(status, "FailureTarget"); target && text(*target, "status") == "True") {
     fail_reason = text(*target, "reason");
     fail_message = text(*target, "message");
+  } else if (condition_true(status, "SuccessCriteriaMet")) {
+    // Decided: pods deleted after success count as failed but cannot turn it into a failure.
   } else if (all_failed > backoff_limit) {
     fail_reason = "BackoffLimitExceeded";
     fail_message = "Job has reached the specified backoff limit";
@@ -350,8 +352,9 @@ plugin::Result<ctl::ReconcileResult> JobController::sync(const std::string& ns, 
       }
     }
   }
-  const bool success = fail_reason.empty() && (completions ? all_succeeded >= *completions
-                                                          : all_succeeded > 0 && running == 0);
+  const bool success = fail_reason.empty() && (condition_true(status, "SuccessCriteriaMet") ||
+                                               (completions ? all_succeeded >= *completions
+                                                            : all_succeeded > 0 && running == 0));
   // Without completions the first success ends the Job once the others finish by themselves.
   const bool no_more_pods = !completions && all_succeeded > 0;
 
