@@ -133,6 +133,23 @@ Result<ObjectPtr> ApiClient::remove(const plugin::ResourceId& resource, std::str
   return call("DELETE", resource, ns, name, {}, std::move(body));
 }
 
+Result<std::vector<ObjectPtr>> ApiClient::list(const plugin::ResourceId& resource,
+                                               const plugin::ListFilter& filter) noexcept {
+  try {
+    const ResourceType* type = registry_.find(resource);
+    if (type == nullptr)
+      return plugin::not_found("the server could not find the requested resource " + resource.to_string());
+    ListOptions options;
+    options.ns = std::string(filter.ns);
+    options.label_selector = std::string(filter.label_selector);
+    auto listed = store_.list(*type, options);
+    if (!listed) return listed.status();
+    return std::move(listed->items);
+  } catch (const std::exception& e) {
+    return plugin::internal("list " + resource.to_string() + ": " + e.what());
+  }
+}
+
 Result<ObjectPtr> ApiClient::create_subresource(const plugin::ResourceId& resource, std::string_view ns,
                                                 std::string_view name, std::string_view subresource,
                                                 std::string_view json) noexcept {

@@ -14,14 +14,16 @@ namespace skiff::kernel::api {
 class ApiClient final : public plugin::Client {
  public:
   // `user` names the caller in the request (as Kubernetes' controllers each have their own identity).
-  ApiClient(ApiHandler& handler, const ResourceRegistry& registry, std::string user = "system:skiff-controller")
-      : handler_(handler), registry_(registry), user_(std::move(user)) {}
+  // Lists read `store` directly (what a GET of the list would return, without the JSON round trip).
+  ApiClient(ApiHandler& handler, ObjectStore& store, std::string user = "system:skiff-controller")
+      : handler_(handler), store_(store), registry_(store.registry()), user_(std::move(user)) {}
 
   Result<ObjectPtr> create(const plugin::ResourceId& resource, std::string_view ns, std::string_view json) noexcept override;
   Result<ObjectPtr> update(const plugin::ResourceId& resource, std::string_view json) noexcept override;
   Result<ObjectPtr> update_status(const plugin::ResourceId& resource, std::string_view json) noexcept override;
   Result<ObjectPtr> remove(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
                            const plugin::DeleteOptions& options) noexcept override;
+  Result<std::vector<ObjectPtr>> list(const plugin::ResourceId& resource, const plugin::ListFilter& filter) noexcept override;
   Result<ObjectPtr> create_subresource(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
                                        std::string_view subresource, std::string_view json) noexcept override;
 
@@ -30,6 +32,7 @@ class ApiClient final : public plugin::Client {
                          std::string_view name, std::string_view subresource, std::string body) noexcept;
 
   ApiHandler& handler_;
+  ObjectStore& store_;
   const ResourceRegistry& registry_;
   const std::string user_;
 };

@@ -58,7 +58,7 @@ class ApiServerComponent final : public Component {
     handler_ = std::make_unique<ApiHandler>(daemon_.store(), daemon_.metrics(), daemon_.logger(), daemon_.clock(),
                                             std::move(handler_options));
     if (auto st = handler_->bootstrap(); !st) return st;
-    client_ = std::make_unique<ApiClient>(*handler_, daemon_.store().registry());
+    client_ = std::make_unique<ApiClient>(*handler_, daemon_.store());
     daemon_.set_api_client(client_.get());
     server_ = std::make_unique<Server>(*handler_, daemon_.metrics(), daemon_.logger(), options);
     if (auto st = server_->start(); !st) return st;

@@ -36,7 +36,7 @@ class ControlPlane {
     if (auto s = store_->start(); !s) throw std::runtime_error("object store: " + s.message());
     handler_ = std::make_unique<kernel::api::ApiHandler>(*store_, metrics_, logger_, clock_);
     if (auto s = handler_->bootstrap(); !s) throw std::runtime_error("bootstrap: " + s.message());
-    client_ = std::make_unique<kernel::api::ApiClient>(*handler_, registry_);
+    client_ = std::make_unique<kernel::api::ApiClient>(*handler_, *store_);
     informers_ = std::make_unique<kernel::SharedInformerFactory>(*store_);
   }
   ~ControlPlane() {

@@ -126,7 +126,7 @@ class RunnerTest : public ::testing::Test {
   CapturingLogger logger;
   // Controllers write through the API's in-process client, as in the daemon.
   api::ApiHandler handler{env.store(), metrics, logger, env.clock()};
-  api::ApiClient client{handler, env.registry()};
+  api::ApiClient client{handler, env.store()};
   bool bootstrapped = handler.bootstrap().is_ok();  // the namespaces every cluster has
   ManualQueueClock clock;  // for runners whose options.queue.clock points here
   std::vector<std::unique_ptr<ControllerRunner>> runners;  // declared last: stopped first

@@ -188,6 +188,14 @@ plugin::Result<ctl::ReconcileResult> NamespaceController::reconcile(std::string_
     // be on its way to the cache. The delete events bring the namespace back here.
     if (saw_content) return ctl::ReconcileResult{kConfirmMs};
 
+    // The cache says empty; confirm with a live read, since a write admitted just before the
+    // namespace turned Terminating may not have reached every informer yet.
+    for (const auto& r : served_resources()) {
+      if (!r.namespaced) continue;
+      auto live = host_->client.list(r.id, {.ns = ns->name});
+      if (!live) return live.status().with_context("namespace " + ns->name + ": list " + r.id.to_string());
+      if (!live->empty()) return ctl::ReconcileResult{kConfirmMs};
+    }
     // Empty: drop our finalizer; with no finalizer left the store deletes the namespace.
     j["metadata"]["finalizers"] = without(j["metadata"]["finalizers"], kFinalizer);
     if (j.contains("spec") && j["spec"].contains("finalizers"))

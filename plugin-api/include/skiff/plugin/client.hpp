@@ -54,6 +54,9 @@ class Client {
   // hold it, with its deletionTimestamp set.
   virtual Result<ObjectPtr> remove(const ResourceId& resource, std::string_view ns, std::string_view name,
                                    const DeleteOptions& options) noexcept = 0;
+  // A live read from the API (not the cache), consistent at one revision: for the few decisions a
+  // cache that lags must not make, such as "this namespace is now empty". Use Cache::list otherwise.
+  virtual Result<std::vector<ObjectPtr>> list(const ResourceId& resource, const ListFilter& filter) noexcept = 0;
   // POST to a subresource that takes a body: pods/binding (a v1 Binding), pods/eviction (a policy/v1
   // Eviction). Returns the parent object after the call when the API returns it, else null.
   virtual Result<ObjectPtr> create_subresource(const ResourceId& resource, std::string_view ns, std::string_view name,
