@@ -11,6 +11,7 @@
 #include "kernel/log/logger.hpp"
 #include "kernel/plugins/loader.hpp"
 #include "kernel/reconcile/component.hpp"
+#include "kernel/scheduler/component.hpp"
 #include "skiff/plugin/abi.hpp"
 
 namespace {
@@ -46,7 +47,8 @@ int main(int argc, char** argv, char** envp) {
     }
 
     // Keys the kernel's components declare, beside the kernel's own and the plugins'.
-    const std::vector<ComponentOption> component_options = skiff::kernel::api::api_server_options();
+    std::vector<ComponentOption> component_options = skiff::kernel::api::api_server_options();
+    for (auto& o : skiff::kernel::scheduler::scheduler_options()) component_options.push_back(std::move(o));
 
     // The loader's logger outlives the daemon, which keeps using the loader.
     StructuredLogger plugin_log("skiffd");
@@ -74,6 +76,7 @@ int main(int argc, char** argv, char** envp) {
     Daemon daemon(std::move(config).value(), std::move(plugins), SKIFF_VERSION);
     daemon.add_component(skiff::kernel::api::api_server_component());
     daemon.add_component(skiff::kernel::controllers_component());
+    daemon.add_component(skiff::kernel::scheduler::scheduler_component());
     int code = daemon.run();
     return code == 0 ? kExitOk : code == kExitConfig ? kExitConfig : kExitRuntime;
   } catch (const std::exception& e) {
