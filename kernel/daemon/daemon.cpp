@@ -176,8 +176,10 @@ Status Daemon::start() {
     components_.push_back(std::move(made).value());
     Component& c = *components_.back();
     if (Status s = c.start(); !s.is_ok()) {
+      // stop() destroys the component, so its name is taken first.
+      std::string failed = "component " + std::string(c.name());
       stop();
-      return s.with_context("component " + std::string(c.name()));
+      return s.with_context(failed);
     }
     ++started_components_;
     logger_.info("component started", {{"component", c.name()}});

@@ -269,9 +269,11 @@ std::string pod_fingerprint(const Json& pod) {
   return out;
 }
 
-plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const PriorityResolver* priorities) {
+plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const PriorityResolver* priorities,
+                                      std::string* fingerprint) {
   Json j = Json::parse(object.json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return plugin::invalid("pod " + object.key() + ": not a JSON object");
+  if (fingerprint) *fingerprint = pod_fingerprint(j);
   sp::PodInfo pod;
   pod.ns = object.ns;
   pod.name = object.name;

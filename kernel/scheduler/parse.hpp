@@ -27,7 +27,9 @@ struct PriorityResolver {
 };
 
 // kInvalid names the field ("spec.containers[0].resources.requests.cpu: …").
-plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const PriorityResolver* priorities = nullptr);
+// `fingerprint`, when given, receives pod_fingerprint() of the same parse.
+plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const PriorityResolver* priorities = nullptr,
+                                      std::string* fingerprint = nullptr);
 plugin::Result<sp::NodeInfo> parse_node(const plugin::Object& object);
 
 // "nginx" → "docker.io/library/nginx:latest", as the image locality score compares them.

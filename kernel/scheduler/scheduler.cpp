@@ -300,15 +300,15 @@ void Scheduler::on_pod(const ObjectPtr& object, bool deleted) {
   }
   if (object->deleting) return;
   auto resolver = priority_resolver();
-  auto parsed = parse_pod(*object, &resolver);
+  std::string fingerprint;
+  auto parsed = parse_pod(*object, &resolver, &fingerprint);
   if (!parsed) {
     logger_.warn("scheduler: cannot schedule pod", {{"pod", key}, {"error", parsed.status().message()}});
     return;
   }
   if (!profile_for(parsed->scheduler_name)) return;  // another scheduler's pod
-  Json j = Json::parse(object->json, nullptr, false);
   std::lock_guard lock(queue_mutex_);
-  enqueue_locked(std::make_shared<const sp::PodInfo>(std::move(parsed).value()), pod_fingerprint(j));
+  enqueue_locked(std::make_shared<const sp::PodInfo>(std::move(parsed).value()), std::move(fingerprint));
 }
 
 // ---------------------------------------------------------------- queue

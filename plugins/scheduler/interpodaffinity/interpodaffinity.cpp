@@ -8,12 +8,14 @@
 namespace skiff::plugins::scheduler::interpodaffinity {
 namespace {
 
-using ValueSet = std::unordered_set<std::string>;
+// Views into the labels of the cache's NodeInfos and the pods' terms, which do not change while one
+// pod is being scheduled (the loop holds the cache); no copies in a pass that visits every pod.
+using ValueSet = std::unordered_set<std::string_view>;
 
 // What one pod's required terms meet in the cluster, computed once per pod.
 struct FilterState final : sp::PodState {
   // Existing pods whose required anti-affinity selects the incoming pod: topology key → values.
-  std::unordered_map<std::string, ValueSet> existing_anti;
+  std::unordered_map<std::string_view, ValueSet> existing_anti;
   // Per required affinity term of the incoming pod: topology values holding a matching pod.
   std::vector<ValueSet> affinity;
   // Per required anti-affinity term of the incoming pod: the same.
@@ -87,7 +89,7 @@ class InterPodAffinityFilter final : public sp::FilterPlugin {
 
 // Topology key → value → summed weight.
 struct ScoreState final : sp::PodState {
-  std::unordered_map<std::string, std::unordered_map<std::string, std::int64_t>> weights;
+  std::unordered_map<std::string_view, std::unordered_map<std::string_view, std::int64_t>> weights;
 };
 
 class InterPodAffinityScore final : public sp::ScorePlugin {
