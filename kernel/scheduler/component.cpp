@@ -88,6 +88,18 @@ class SchedulerComponent final : public Component {
       if (!p) return p.status().with_context("scheduler score " + e.name);
       scores[e.name] = std::move(*p);
     }
+    // A plugin dir without any scheduler plugin (a store-only test setup, a control plane whose pods
+    // another scheduler binds) runs without a scheduler unless the scheduler keys were set on purpose.
+    auto defaulted = [&](std::string_view key) {
+      const ConfigValue* v = daemon_.config().value(key);
+      return !v || v->origin.kind == ConfigOrigin::Kind::kDefault;
+    };
+    if (filters.empty() && scores.empty() && defaulted("scheduler.profiles") && defaulted("scheduler.filters") &&
+        defaulted("scheduler.scores")) {
+      daemon_.logger().warn("scheduler not started: no scheduler plugins loaded",
+                            {{"roles", "skiff.scheduler.filter.v1, skiff.scheduler.score.v1"}});
+      return plugin::Status::ok();
+    }
     auto profiles = build_profiles(*specs, filters, scores);
     if (!profiles) return profiles.status();
     SchedulerOptions options;

@@ -30,7 +30,7 @@ std::string lstr(std::string_view s) { return std::string(s); }
 
 }  // namespace
 
-std::string fit_error_message(std::size_t nodes, const std::map<std::string, std::size_t>& reasons) {
+std::string fit_error_message(std::size_t nodes, const std::map<std::string, std::size_t, std::less<>>& reasons) {
   std::vector<std::string> parts;
   for (const auto& [reason, count] : reasons) parts.push_back(std::to_string(count) + " " + reason);
   std::sort(parts.begin(), parts.end());
@@ -523,7 +523,11 @@ std::string Scheduler::find_node_locked(const Profile& profile, const sp::PodInf
       }
       while (!msg.empty()) {
         std::size_t nl = msg.find('\n');
-        failure.reasons[lstr(msg.substr(0, nl))]++;
+        std::string_view reason = msg.substr(0, nl);
+        if (auto it = failure.reasons.find(reason); it != failure.reasons.end())
+          ++it->second;
+        else
+          failure.reasons.emplace(reason, 1);
         msg = nl == std::string_view::npos ? std::string_view() : msg.substr(nl + 1);
       }
       return false;
@@ -535,7 +539,12 @@ std::string Scheduler::find_node_locked(const Profile& profile, const sp::PodInf
   // A node preemption nominated for this pod is tried first, as Kubernetes does.
   if (auto nom = nominated_.find(pod.key()); nom != nominated_.end())
     for (std::size_t i = 0; i < nodes.size(); ++i)
-      if (nodes[i]->name == nom->second && run_filters(i)) return nodes[i]->name;
+      if (nodes[i]->name == nom->second) {
+        if (run_filters(i)) return nodes[i]->name;
+        // Not there after all: the full pass below visits it again and counts its reason once.
+        failure.reasons.clear();
+        failure.failed_by[i] = -1;
+      }
   const std::size_t want = nodes_to_find(nodes.size(), options_.percentage_of_nodes_to_score);
   std::size_t visited = 0;
   for (; visited < nodes.size() && feasible.size() < want; ++visited) {

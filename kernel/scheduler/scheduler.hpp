@@ -63,7 +63,7 @@ struct SchedulerOptions {
 
 // "0/5 nodes are available: 2 node(s) had untolerated taint {dedicated: gpu}, 3 Insufficient cpu."
 // Counts per reason, "<count> <reason>" strings sorted as Kubernetes sorts them.
-std::string fit_error_message(std::size_t nodes, const std::map<std::string, std::size_t>& reasons);
+std::string fit_error_message(std::size_t nodes, const std::map<std::string, std::size_t, std::less<>>& reasons);
 
 // Kubernetes' numFeasibleNodesToFind.
 std::size_t nodes_to_find(std::size_t all_nodes, int percentage);
@@ -120,7 +120,7 @@ class Scheduler {
     std::int64_t first_seen_ms = 0;
   };
   struct Failure {
-    std::map<std::string, std::size_t> reasons;
+    std::map<std::string, std::size_t, std::less<>> reasons;  // transparent: counted without a copy per node
     std::vector<int> failed_by;  // per node index: the filter that rejected it, -1 none / -2 error
     std::size_t nodes = 0;
     std::string message;

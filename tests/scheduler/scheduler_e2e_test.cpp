@@ -2,6 +2,8 @@
 // Pod, and the pod gets bound, as kubectl shows.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cluster.hpp"
@@ -70,6 +72,20 @@ TEST(SchedulerE2E, BadSchedulerConfigNamesTheKey) {
   Cluster c(true, {}, {"--plugin-dir", SKIFF_TEST_PLUGIN_DIR, "--scheduler.scores=no_such_score=1"});
   EXPECT_FALSE(c.ready());
   EXPECT_TRUE(eventually([&] { return c.log_contains("scheduler.scores"); }, std::chrono::seconds(10))) << c.log();
+}
+
+TEST(SchedulerE2E, WithoutSchedulerPluginsTheDaemonRunsWithoutAScheduler) {
+  TempDir plugins("skiff-sched-plugins");
+  std::filesystem::create_symlink(std::filesystem::path(SKIFF_TEST_PLUGIN_DIR) / "libskiff-store-sqlite.so",
+                                  plugins.path() / "libskiff-store-sqlite.so");
+  Cluster c(true, {}, {"--plugin-dir", plugins.str()});
+  ASSERT_TRUE(c.ready()) << c.log();
+  EXPECT_TRUE(c.log_contains("scheduler not started: no scheduler plugins loaded")) << c.log();
+  // Asked for on purpose, a missing plugin stops startup instead.
+  Cluster asked(true, {}, {"--plugin-dir", plugins.str(), "--scheduler.filters=node_resources_fit"});
+  EXPECT_FALSE(asked.ready());
+  EXPECT_TRUE(eventually([&] { return asked.log_contains("no filter plugin named node_resources_fit"); },
+                         std::chrono::seconds(10))) << asked.log();
 }
 
 }  // namespace

@@ -61,8 +61,8 @@ class ImageLocality final : public sp::ScorePlugin {
 
 }  // namespace
 
-plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_imagelocality(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::ScorePlugin>(std::make_unique<ImageLocality>());
+plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_imagelocality(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::ScorePlugin, ImageLocality>(c);
 }
 
 }  // namespace skiff::plugins::scheduler::imagelocality

@@ -40,8 +40,8 @@ class InterPodAffinityFilter final : public sp::FilterPlugin {
       if (node->pods_with_required_anti_affinity > 0)
         for (const auto& existing : node->pods)
           for (const auto& term : existing->required_anti_affinity)
-            if (sp::affinity_term_matches(term, existing->ns, pod))
-              if (const std::string* v = node->label(term.topology_key)) {
+            if (const std::string* v = node->label(term.topology_key))
+              if (sp::affinity_term_matches(term, existing->ns, pod)) {
                 state->existing_anti[term.topology_key].insert(*v);
                 any = true;
               }
@@ -150,11 +150,11 @@ class InterPodAffinityScore final : public sp::ScorePlugin {
 
 }  // namespace
 
-plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_interpodaffinityfilter(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::FilterPlugin>(std::make_unique<InterPodAffinityFilter>());
+plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_interpodaffinityfilter(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::FilterPlugin, InterPodAffinityFilter>(c);
 }
-plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_interpodaffinityscore(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::ScorePlugin>(std::make_unique<InterPodAffinityScore>());
+plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_interpodaffinityscore(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::ScorePlugin, InterPodAffinityScore>(c);
 }
 
 }  // namespace skiff::plugins::scheduler::interpodaffinity

@@ -36,11 +36,11 @@ class NodeAffinityScore final : public sp::ScorePlugin {
 
 }  // namespace
 
-plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_nodeaffinityfilter(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::FilterPlugin>(std::make_unique<NodeAffinityFilter>());
+plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_nodeaffinityfilter(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::FilterPlugin, NodeAffinityFilter>(c);
 }
-plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_nodeaffinityscore(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::ScorePlugin>(std::make_unique<NodeAffinityScore>());
+plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_nodeaffinityscore(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::ScorePlugin, NodeAffinityScore>(c);
 }
 
 }  // namespace skiff::plugins::scheduler::nodeaffinity

@@ -15,8 +15,8 @@ class NodeName final : public sp::FilterPlugin {
 
 }  // namespace
 
-plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_nodename(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::FilterPlugin>(std::make_unique<NodeName>());
+plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_nodename(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::FilterPlugin, NodeName>(c);
 }
 
 }  // namespace skiff::plugins::scheduler::nodename

@@ -21,8 +21,8 @@ class NodePorts final : public sp::FilterPlugin {
 
 }  // namespace
 
-plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_nodeports(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::FilterPlugin>(std::make_unique<NodePorts>());
+plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_nodeports(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::FilterPlugin, NodePorts>(c);
 }
 
 }  // namespace skiff::plugins::scheduler::nodeports

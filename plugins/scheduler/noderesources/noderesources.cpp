@@ -81,17 +81,17 @@ class BalancedAllocation final : public sp::ScorePlugin {
 
 }  // namespace
 
-plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_fit(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::FilterPlugin>(std::make_unique<Fit>());
+plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_fit(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::FilterPlugin, Fit>(c);
 }
-plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_leastallocated(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::ScorePlugin>(std::make_unique<LeastAllocated>());
+plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_leastallocated(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::ScorePlugin, LeastAllocated>(c);
 }
-plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_mostallocated(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::ScorePlugin>(std::make_unique<MostAllocated>());
+plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_mostallocated(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::ScorePlugin, MostAllocated>(c);
 }
-plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_balancedallocation(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::ScorePlugin>(std::make_unique<BalancedAllocation>());
+plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_balancedallocation(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::ScorePlugin, BalancedAllocation>(c);
 }
 
 }  // namespace skiff::plugins::scheduler::noderesources

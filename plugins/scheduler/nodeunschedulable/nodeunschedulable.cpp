@@ -19,8 +19,8 @@ class NodeUnschedulable final : public sp::FilterPlugin {
 
 }  // namespace
 
-plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_nodeunschedulable(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::FilterPlugin>(std::make_unique<NodeUnschedulable>());
+plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_nodeunschedulable(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::FilterPlugin, NodeUnschedulable>(c);
 }
 
 }  // namespace skiff::plugins::scheduler::nodeunschedulable

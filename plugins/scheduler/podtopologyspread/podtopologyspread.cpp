@@ -116,11 +116,11 @@ class PodTopologySpreadScore final : public sp::ScorePlugin {
 
 }  // namespace
 
-plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_podtopologyspreadfilter(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::FilterPlugin>(std::make_unique<PodTopologySpreadFilter>());
+plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_podtopologyspreadfilter(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::FilterPlugin, PodTopologySpreadFilter>(c);
 }
-plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_podtopologyspreadscore(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::ScorePlugin>(std::make_unique<PodTopologySpreadScore>());
+plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_podtopologyspreadscore(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::ScorePlugin, PodTopologySpreadScore>(c);
 }
 
 }  // namespace skiff::plugins::scheduler::podtopologyspread

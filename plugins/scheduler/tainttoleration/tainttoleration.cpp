@@ -51,11 +51,11 @@ class TaintTolerationScore final : public sp::ScorePlugin {
 
 }  // namespace
 
-plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_tainttolerationfilter(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::FilterPlugin>(std::make_unique<TaintTolerationFilter>());
+plugin::Result<std::unique_ptr<sp::FilterPlugin>> make_tainttolerationfilter(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::FilterPlugin, TaintTolerationFilter>(c);
 }
-plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_tainttolerationscore(const plugin::PluginContext&) {
-  return std::unique_ptr<sp::ScorePlugin>(std::make_unique<TaintTolerationScore>());
+plugin::Result<std::unique_ptr<sp::ScorePlugin>> make_tainttolerationscore(const plugin::PluginContext& c) {
+  return sp::make_plugin<sp::ScorePlugin, TaintTolerationScore>(c);
 }
 
 }  // namespace skiff::plugins::scheduler::tainttoleration

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "skiff/plugin/host.hpp"
 #include "skiff/plugin/object.hpp"
 #include "skiff/plugin/status.hpp"
 
@@ -241,6 +242,12 @@ class ScorePlugin {
 };
 
 inline constexpr std::int64_t kMaxScore = 100;
+
+// The factory of a plugin that reads no config: `&make_plugin<FilterPlugin, MyFilter>` fits Factory<FilterPlugin>.
+template <class Interface, class Impl>
+Result<std::unique_ptr<Interface>> make_plugin(const PluginContext& /*context*/) {
+  return std::unique_ptr<Interface>(std::make_unique<Impl>());
+}
 
 // ---- inline helpers shared by the kernel and the plugins ----
 
