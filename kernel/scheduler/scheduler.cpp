@@ -249,6 +249,7 @@ void Scheduler::on_pod(const ObjectPtr& object, bool deleted) {
       std::lock_guard lock(cache_mutex_);
       freed = remove_pod_from_cache_locked(key);
       nominated_.erase(key);
+      evicted_.erase(key);
     }
     std::lock_guard lock(queue_mutex_);
     erase_from_queue_locked(key);
@@ -259,6 +260,7 @@ void Scheduler::on_pod(const ObjectPtr& object, bool deleted) {
   if (node && !node->empty()) {
     {
       std::lock_guard lock(cache_mutex_);
+      if (evicted_.count(key)) goto dequeue;
       auto at = pod_node_.find(key);
       if (at != pod_node_.end() && at->second == *node) {
         // Our assumption landed (or an update of a bound pod): refresh only if its labels moved,
@@ -294,10 +296,6 @@ void Scheduler::on_pod(const ObjectPtr& object, bool deleted) {
     return;
   }
   // Pending.
-  {
-    std::lock_guard lock(cache_mutex_);
-    if (assumed_.count(key)) return;  // chosen a node already; the binding has not landed yet
-  }
   if (object->deleting) return;
   auto resolver = priority_resolver();
   std::string fingerprint;
@@ -307,6 +305,11 @@ void Scheduler::on_pod(const ObjectPtr& object, bool deleted) {
     return;
   }
   if (!profile_for(parsed->scheduler_name)) return;  // another scheduler's pod
+  // Checked and enqueued under the cache lock: the scheduling thread may assume this very pod
+  // between an unlocked check and the enqueue, and an old event must not queue it a second time.
+  std::lock_guard cache_lock(cache_mutex_);
+  if (pod_node_.count(key)) return;  // assumed (binding not landed yet) or bound
+  if (evicted_.count(key)) return;   // an old event of a victim: it must not be scheduled again
   std::lock_guard lock(queue_mutex_);
   enqueue_locked(std::make_shared<const sp::PodInfo>(std::move(parsed).value()), std::move(fingerprint));
 }
@@ -657,7 +660,10 @@ void Scheduler::schedule_one(const Profile& profile, const sp::PodInfoPtr& pod, 
       victims = select_victims_locked(profile, *pod, failure);
       if (victims) {
         // The victims leave the cache now, so the next decisions (this pod's retry first) see the room.
-        for (const auto& v : victims->pods) remove_pod_from_cache_locked(v->key());
+        for (const auto& v : victims->pods) {
+          remove_pod_from_cache_locked(v->key());
+          evicted_.insert(v->key());
+        }
         nominated_[pod->key()] = victims->node;
       }
     }
@@ -706,6 +712,9 @@ void Scheduler::evict(const sp::PodInfo& preemptor, const Victims& victims) {
     auto r = client_.create_subresource(kPods, v->ns, v->name, "eviction", eviction.dump());
     if (!r && r.status().code() != plugin::Code::kNotFound) {
       logger_.warn("scheduler: eviction failed", {{"pod", v->key()}, {"error", r.status().message()}});
+      // It stays: its next informer event puts it back in the cache.
+      std::lock_guard lock(cache_mutex_);
+      evicted_.erase(v->key());
       continue;
     }
     m_preemptions_.add();

@@ -180,6 +180,7 @@ class Scheduler {
   GaugeImpl& m_backoff_;
   GaugeImpl& m_unschedulable_pods_;
 
+  // Lock order: cache_mutex_ before queue_mutex_ (never the other way round).
   mutable std::mutex cache_mutex_;
   std::unordered_map<std::string, std::unique_ptr<NodeEntry>> node_entries_;
   std::vector<const sp::NodeInfo*> node_list_;
@@ -187,6 +188,9 @@ class Scheduler {
   std::unordered_map<std::string, std::string> pod_node_;  // pod key → node (bound or assumed)
   std::unordered_set<std::string> assumed_;
   std::unordered_map<std::string, std::string> nominated_;  // preemptor key → node
+  // Victims taken out of the cache before their deletion event arrives; an older update of theirs
+  // still in flight from the informer must not put them back.
+  std::unordered_set<std::string> evicted_;
   std::size_t next_start_ = 0;
   std::mt19937_64 rng_;
 

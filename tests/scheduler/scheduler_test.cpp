@@ -277,8 +277,8 @@ TEST_F(SchedulerLoop, PreemptionEvictsTheLeastImportantPodsOnOneNode) {
   add_pod("mid0", "1", {{"priorityClassName", "mid"}, {"nodeSelector", {{"kubernetes.io/hostname", "n1"}}}});
   ASSERT_TRUE(eventually([&] { return all_bound({"low0", "low1", "low2", "mid0"}); }));
 
-  // A mid pod needing a whole node does not preempt its equal (mid0), only lower ones: it evicts
-  // the two low pods of n0 rather than touching n1.
+  // A high pod needing a whole node: evicting n0's two low pods disturbs less than evicting n1's low
+  // and mid pods, so n0 it is, and n1 is left alone.
   add_pod("urgent", "2", {{"priorityClassName", "high"}});
   ASSERT_TRUE(eventually([&] { return all_bound({"urgent"}); }));
   EXPECT_EQ(node_of("urgent"), "n0");
