@@ -12,6 +12,7 @@
 #include "kernel/log/logger.hpp"
 #include "kernel/plugins/loader.hpp"
 #include "kernel/reconcile/component.hpp"
+#include "kernel/scheduler/component.hpp"
 #include "skiff/plugin/abi.hpp"
 
 namespace {
@@ -48,6 +49,7 @@ int main(int argc, char** argv, char** envp) {
 
     // Keys the kernel's components declare, beside the kernel's own and the plugins'.
     std::vector<ComponentOption> component_options = skiff::kernel::api::api_server_options();
+    for (auto& o : skiff::kernel::scheduler::scheduler_options()) component_options.push_back(std::move(o));
     for (auto& option : skiff::agent::agent_options()) component_options.push_back(std::move(option));
 
     // The loader's logger outlives the daemon, which keeps using the loader.
@@ -76,6 +78,7 @@ int main(int argc, char** argv, char** envp) {
     Daemon daemon(std::move(config).value(), std::move(plugins), SKIFF_VERSION);
     daemon.add_component(skiff::kernel::api::api_server_component());
     daemon.add_component(skiff::kernel::controllers_component());
+    daemon.add_component(skiff::kernel::scheduler::scheduler_component());
     daemon.add_component(skiff::agent::agent_component());
     int code = daemon.run();
     return code == 0 ? kExitOk : code == kExitConfig ? kExitConfig : kExitRuntime;
