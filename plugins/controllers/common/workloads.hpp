@@ -1,0 +1,29 @@
+// Helpers the workload controllers (replicaset, deployment) share, on top of controller_common.hpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "controller_common.hpp"
+
+namespace skiff::plugins::controllers {
+
+// True when `labels` (a metadata.labels object, or null) satisfies the metav1.LabelSelector
+// `selector`. An empty or null selector matches nothing, as apps/v1 workloads treat it; an
+// unknown operator matches nothing.
+bool selector_matches(const Json& selector, const Json& labels);
+
+// The stable hash Kubernetes names ReplicaSets and labels pods with (pod-template-hash): FNV-32a
+// of the template's canonical JSON (keys sorted) plus the collision count, written in the
+// "safe" alphabet (no vowels, no confusable digits) so it never spells words.
+std::string pod_template_hash(const Json& template_spec, std::int64_t collision_count = 0);
+
+// "key" split into namespace and name ("ns/name" as the reconcile loop hands keys out).
+std::pair<std::string, std::string> split_key(std::string_view key);
+
+// An integer or "N%" (intstr) resolved against `total`; percentages round up or down as asked.
+// kInvalid for anything else.
+plugin::Result<std::int64_t> int_or_percent(const Json& value, std::int64_t total, bool round_up);
+
+}  // namespace skiff::plugins::controllers
