@@ -103,3 +103,49 @@ inline int play_kubelet(ControlPlane& cp) {
 }
 
 }  // namespace skiff::testing::workloads
+
+namespace skiff::testing::workloads {
+
+// Runs the replicaset and deployment controllers on `cp` (requeues capped for the fake clock).
+void run_workload_controllers(ControlPlane& cp);
+
+// Updates a stored object through the API with `edit` applied; retries on a conflict.
+template <typename F>
+plugin::Status edit(ControlPlane& cp, const plugin::ResourceId& resource, const std::string& name, F&& change) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    json o = cp.get(resource, "default", name);
+    if (o.is_null()) return plugin::not_found(name);
+    change(o);
+    auto r = cp.client().update(resource, o.dump());
+    if (r) return plugin::Status::ok();
+    if (r.status().code() != plugin::Code::kConflict) return r.status();
+  }
+  return plugin::Status(plugin::Code::kConflict, "kept conflicting");
+}
+
+inline json condition(const json& object, const std::string& type) {
+  if (!object.contains("status") || !object["status"].contains("conditions")) return nullptr;
+  for (const auto& c : object["status"]["conditions"])
+    if (c.value("type", "") == type) return c;
+  return nullptr;
+}
+
+// What `kubectl rollout status` waits for: observed, every replica updated and available, no old ones.
+inline bool rollout_complete(ControlPlane& cp, const std::string& name) {
+  json d = cp.get(kDeployments, "default", name);
+  if (d.is_null() || !d.contains("status")) return false;
+  const json& s = d["status"];
+  std::int64_t want = d["spec"].value("replicas", 1);
+  return s.value("observedGeneration", 0) >= d["metadata"].value("generation", 1) && s.value("updatedReplicas", -1) == want &&
+         s.value("replicas", -1) == want && s.value("availableReplicas", -1) == want;
+}
+
+// Plays the kubelet until the deployment's rollout is complete (bounded).
+inline bool roll_out(ControlPlane& cp, const std::string& name) {
+  return eventually([&] {
+    play_kubelet(cp);
+    return rollout_complete(cp, name);
+  }, std::chrono::seconds(20));
+}
+
+}  // namespace skiff::testing::workloads

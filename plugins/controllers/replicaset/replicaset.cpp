@@ -102,8 +102,11 @@ std::vector<std::string> ReplicaSetController::map_event(const ctl::WatchSpec&, 
   try {
     Json pod = Json::parse(object.json);
     if (auto ref = controller_of(pod)) {
-      if (str(*ref, "kind") == "ReplicaSet" && str(*ref, "apiVersion").rfind("apps/", 0) == 0)
+      if (str(*ref, "kind") == "ReplicaSet" && str(*ref, "apiVersion").rfind("apps/", 0) == 0) {
         keys.push_back(object.ns + "/" + str(*ref, "name"));
+        std::lock_guard lock(mutex_);
+        touched_[keys.back()].insert(object.name);
+      }
       return keys;
     }
     if (object.deleting) return keys;
@@ -152,6 +155,7 @@ plugin::Result<ctl::ReconcileResult> ReplicaSetController::sync(const std::strin
   if (!object) {
     std::lock_guard lock(mutex_);
     expectations_.erase(key);
+    touched_.erase(key);
     return ctl::ReconcileResult{};
   }
   Json rs = parse(*object);
@@ -166,8 +170,23 @@ plugin::Result<ctl::ReconcileResult> ReplicaSetController::sync(const std::strin
   };
 
   // Claim: keep owned pods that still match, release those that don't, adopt matching orphans.
-  auto pods = host_->cache.list(kPods, {ns, ""});
+  // Candidates: the pods the selector lists (cheap: the cache matches labels without parsing) and
+  // the pods whose recent events named this ReplicaSet (an owned pod relabelled out of the selector).
+  auto wanted = selector_string(selector);
+  if (!wanted || wanted->empty()) return ctl::ReconcileResult{};  // the API refuses such ReplicaSets
+  auto pods = host_->cache.list(kPods, {ns, *wanted});
   if (!pods) return pods.status();
+  std::set<std::string> touched;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = touched_.find(key); it != touched_.end()) {
+      touched.swap(it->second);
+      touched_.erase(it);
+    }
+  }
+  for (const auto& p : *pods) touched.erase(p->name);
+  for (const auto& pod_name : touched)
+    if (auto p = host_->cache.get(kPods, ns, pod_name)) pods->push_back(std::move(p));
   std::vector<Json> owned;
   for (const auto& p : *pods) {
     Json pod = parse(*p);
@@ -284,7 +303,11 @@ plugin::Result<ctl::ReconcileResult> ReplicaSetController::sync(const std::strin
     auto written = host_->client.update_status(kReplicaSets, rs.dump());
     if (!written && written.status().code() != plugin::Code::kNotFound) note(written.status());
   }
-  if (!error.is_ok()) return error;
+  if (!error.is_ok()) {
+    std::lock_guard lock(mutex_);
+    touched_[key].merge(touched);  // look at them again on the retry
+    return error;
+  }
 
   ctl::ReconcileResult result;
   if (next_available_ms != std::numeric_limits<std::int64_t>::max()) {

@@ -50,6 +50,9 @@ class ReplicaSetController final : public plugin::controller::Controller {
   std::optional<EventRecorder> events_;
   std::mutex mutex_;
   std::map<std::string, Expectations, std::less<>> expectations_;
+  // Pods whose events named a ReplicaSet as their controller, by ReplicaSet key: the reconcile
+  // lists pods by the selector, and these are how it finds owned pods that no longer match.
+  std::map<std::string, std::set<std::string>, std::less<>> touched_;
 };
 
 }  // namespace skiff::plugins::controllers
