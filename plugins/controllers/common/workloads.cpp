@@ -48,8 +48,24 @@ bool selector_matches(const Json& selector, const Json& labels) {
   return any;
 }
 
+Json without_nulls(Json object) {
+  if (object.is_object()) {
+    for (auto it = object.begin(); it != object.end();) {
+      if (it->is_null()) {
+        it = object.erase(it);
+      } else {
+        *it = without_nulls(std::move(*it));
+        ++it;
+      }
+    }
+  } else if (object.is_array()) {
+    for (auto& item : object) item = without_nulls(std::move(item));
+  }
+  return object;
+}
+
 std::string pod_template_hash(const Json& template_spec, std::int64_t collision_count) {
-  std::string text = template_spec.dump();  // nlohmann orders object keys: the dump is canonical
+  std::string text = without_nulls(template_spec).dump();  // nlohmann orders object keys: the dump is canonical
   if (collision_count > 0) text += std::to_string(collision_count);
   std::uint32_t h = 2166136261u;
   for (unsigned char c : text) {

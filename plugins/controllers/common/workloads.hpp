@@ -14,6 +14,11 @@ namespace skiff::plugins::controllers {
 // unknown operator matches nothing.
 bool selector_matches(const Json& selector, const Json& labels);
 
+// `object` with null members dropped, recursively: what a Go client sends as `"creationTimestamp":
+// null` in a pod template is the zero value an API server would have dropped, so templates are
+// compared (and hashed) without them.
+Json without_nulls(Json object);
+
 // The stable hash Kubernetes names ReplicaSets and labels pods with (pod-template-hash): FNV-32a
 // of the template's canonical JSON (keys sorted) plus the collision count, written in the
 // "safe" alphabet (no vowels, no confusable digits) so it never spells words.

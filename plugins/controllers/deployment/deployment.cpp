@@ -51,8 +51,10 @@ std::int64_t revision_of(const Json& rs) {
   return v;
 }
 
-// The template with the pod-template-hash label taken out (Kubernetes' EqualIgnoreHash).
+// The template with the pod-template-hash label (and null members) taken out, for Kubernetes'
+// EqualIgnoreHash.
 Json without_hash(Json tmpl) {
+  tmpl = without_nulls(std::move(tmpl));
   if (tmpl.contains("metadata") && tmpl["metadata"].contains("labels")) {
     tmpl["metadata"]["labels"].erase(kHashLabel);
     if (tmpl["metadata"]["labels"].empty()) tmpl["metadata"].erase("labels");
