@@ -85,6 +85,13 @@ inline plugin::Status bind_pod(ControlPlane& cp, const std::string& name, const 
   return r ? plugin::Status::ok() : r.status();
 }
 
+inline bool pod_ready(const json& pod) {
+  if (!pod.contains("status") || !pod["status"].contains("conditions")) return false;
+  for (const auto& c : pod["status"]["conditions"])
+    if (c["type"] == "Ready" && c["status"] == "True") return true;
+  return false;
+}
+
 // The kubelet for every pod that is not yet Running+Ready: bind it to node-1 if unbound, then
 // Running and Ready (at the fake clock's now). Returns how many pods it changed.
 inline int play_kubelet(ControlPlane& cp) {
