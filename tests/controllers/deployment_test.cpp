@@ -57,6 +57,7 @@ TEST(DeploymentController, CreatesAHashedReplicaSetAndReportsAvailability) {
   EXPECT_EQ(scaled[0]["involvedObject"]["kind"], "Deployment");
 
   ASSERT_TRUE(eventually([&] { return cp.list(kPods, "default").size() == 3; }));
+  ASSERT_TRUE(eventually([&] { return cp.get(kDeployments, "default", "web")["status"].value("updatedReplicas", 0) == 3; }));
   json before = cp.get(kDeployments, "default", "web");
   EXPECT_EQ(condition(before, "Available")["status"], "False");
   EXPECT_EQ(condition(before, "Available")["reason"], "MinimumReplicasUnavailable");
@@ -191,7 +192,7 @@ TEST(DeploymentController, ScalesTheReplicaSetWithTheDeployment) {
   ASSERT_TRUE(edit(cp, kDeployments, "web", [](json& o) { o["spec"]["replicas"] = 1; }));
   ASSERT_TRUE(eventually([&] { return rollout_complete(cp, "web") && cp.list(kPods, "default").size() == 1; }));
   EXPECT_EQ(deploy_rses(cp, "web").size(), 1u);
-  EXPECT_EQ(events(cp, "ScalingReplicaSet").size(), 3u);
+  EXPECT_TRUE(eventually([&] { return events(cp, "ScalingReplicaSet").size() == 3; })) << events(cp, "ScalingReplicaSet").size();
 }
 
 TEST(DeploymentController, ProgressDeadlineExceededWhenPodsNeverBecomeReady) {

@@ -87,7 +87,7 @@ TEST(ReplicaSetController, AdoptsMatchingOrphansAndReleasesPodsThatNoLongerMatch
   json rs = cp.get(kReplicaSets, "default", "web");
   EXPECT_TRUE(owned_by(cp.get(kPods, "default", "orphan"), rs["metadata"]["uid"])) << "the orphan is adopted";
   EXPECT_FALSE(cp.get(kPods, "default", "stranger")["metadata"].contains("ownerReferences"));
-  EXPECT_EQ(events(cp, "SuccessfulCreate").size(), 1u) << "one pod created, the orphan counted";
+  EXPECT_TRUE(eventually([&] { return events(cp, "SuccessfulCreate").size() == 1; })) << "one pod created, the orphan counted";
 
   // Relabel the adopted pod: released (no controller reference) and replaced.
   json orphan = cp.get(kPods, "default", "orphan");
@@ -116,16 +116,15 @@ TEST(ReplicaSetController, ScaleDownDeletesUnscheduledThenPendingThenNotReadyThe
   ASSERT_TRUE(eventually([&] { return cp.get(kReplicaSets, "default", "web")["status"].value("readyReplicas", 0) == 2; }));
   for (int keep = 4; keep >= 1; --keep) {
     SCOPED_TRACE("scale to " + std::to_string(keep));
-    json rs = cp.get(kReplicaSets, "default", "web");
-    rs["spec"]["replicas"] = keep;
-    ASSERT_TRUE(cp.client().update(kReplicaSets, rs.dump()).is_ok());
+    ASSERT_TRUE(edit(cp, kReplicaSets, "web", [&](json& rs) { rs["spec"]["replicas"] = keep; }));
     ASSERT_TRUE(eventually([&] { return rs_pods(cp, "web").size() == static_cast<std::size_t>(keep); }));
     // The two ready pods: the one ready for the shorter time goes first.
     const std::string& victim = names[keep == 1 ? 4 : static_cast<std::size_t>(4 - keep)];
     EXPECT_TRUE(cp.get(kPods, "default", victim).is_null()) << victim << " should have gone first";
   }
   EXPECT_TRUE(cp.get(kPods, "default", names[3]).is_object()) << "the pod ready the longest stays";
-  EXPECT_EQ(events(cp, "SuccessfulDelete").size(), 4u);
+  // The event follows the delete: wait for it rather than race it.
+  EXPECT_TRUE(eventually([&] { return events(cp, "SuccessfulDelete").size() == 4; })) << events(cp, "SuccessfulDelete").size();
   ASSERT_TRUE(eventually([&] {
     json s = cp.get(kReplicaSets, "default", "web")["status"];
     return s.value("replicas", -1) == 1 && s.value("observedGeneration", -1) == 5;

@@ -63,8 +63,8 @@ TEST(StatefulSetController, OrderedReadyCreatesOneAtATimeWithStableNamesAndLabel
   // Scale down: the highest ordinal first, one at a time.
   ASSERT_TRUE(edit(cp, kStatefulSets, "db", [](json& o) { o["spec"]["replicas"] = 1; }));
   ASSERT_TRUE(eventually([&] { return live_pods(cp) == std::set<std::string>{"db-0"}; }));
+  ASSERT_TRUE(eventually([&] { return events(cp, "SuccessfulDelete").size() == 2; }));  // each follows its delete
   auto deleted = events(cp, "SuccessfulDelete");
-  ASSERT_EQ(deleted.size(), 2u);
   std::vector<std::string> order;
   for (const auto& e : deleted) order.push_back(e["message"]);
   // Events list in the order they were written (their names carry the time and a sequence number).

@@ -162,10 +162,13 @@ struct DeploymentController::Sync {
     return n;
   }
 
-  // Kubernetes' NewRSNewReplicas.
+  // Kubernetes' NewRSNewReplicas, counting for each ReplicaSet the larger of spec.replicas and
+  // status.replicas: pods of a ReplicaSet just scaled down still exist until its controller deletes
+  // them, and counting them keeps the pods themselves (not only the specs) within maxSurge.
   std::int64_t new_rs_new_replicas() const {
     if (recreate) return replicas;
-    std::int64_t current = sum("spec");
+    std::int64_t current = 0;
+    for (const auto& rs : rses) current += std::max(spec_replicas(rs), status_of(rs, "replicas"));
     std::int64_t max_total = replicas + surge;
     std::int64_t have = new_rs ? spec_replicas(rses[*new_rs]) : 0;
     if (current >= max_total) return have;
@@ -343,7 +346,10 @@ struct DeploymentController::Sync {
       if (!s) return s.status();
       cleaned += k;
     }
-    std::int64_t available = sum("availableReplicas");
+    // Pods of a ReplicaSet scaled down but not yet deleted still show in its status: counting at
+    // most spec.replicas of each keeps them from being counted as available twice.
+    std::int64_t available = 0;
+    for (const auto& rs : rses) available += std::min(status_of(rs, "availableReplicas"), spec_replicas(rs));
     std::int64_t scaled = 0;
     if (available > min_available) {
       std::int64_t total = available - min_available;
@@ -445,6 +451,9 @@ struct DeploymentController::Sync {
     }
     if (s != old_status) {
       d["status"] = s;
+      // Unconditional, as the ReplicaSet controller's status write (see there): observedGeneration
+      // says which spec this status is about.
+      d["metadata"].erase("resourceVersion");
       auto written = host.client.update_status(kDeployments, d.dump());
       if (!written) return written.status();
     }

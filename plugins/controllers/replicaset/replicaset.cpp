@@ -270,7 +270,7 @@ plugin::Result<ctl::ReconcileResult> ReplicaSetController::sync(const std::strin
           (void)events_->record(rs, "Warning", "FailedDelete", "Error deleting: " + removed.status().message());
           continue;
         }
-        (void)events_->record(rs, "Normal", "SuccessfulDelete", "Deleted pod: " + pod_name);
+        if (removed) (void)events_->record(rs, "Normal", "SuccessfulDelete", "Deleted pod: " + pod_name);
       }
       active.erase(active.begin(), active.begin() + n);
     }
@@ -300,6 +300,10 @@ plugin::Result<ctl::ReconcileResult> ReplicaSetController::sync(const std::strin
   want["observedGeneration"] = rs["metadata"].value("generation", std::int64_t{1});
   if (want != status) {
     rs["status"] = want;
+    // Unconditional (no resourceVersion): only this controller writes the status, one reconcile per
+    // key at a time from a cache that only moves forward, so a concurrent spec change (a Deployment
+    // scaling this ReplicaSet) must not turn the write into a conflict and a rate-limited retry.
+    rs["metadata"].erase("resourceVersion");
     auto written = host_->client.update_status(kReplicaSets, rs.dump());
     if (!written && written.status().code() != plugin::Code::kNotFound) note(written.status());
   }

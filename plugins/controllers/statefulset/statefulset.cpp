@@ -116,7 +116,7 @@ plugin::Result<ctl::ReconcileResult> StatefulSetController::sync(const std::stri
   auto remove = [&](const Json& pod) -> plugin::Status {
     std::string pod_name = str(pod["metadata"], "name");
     auto r = host_->client.remove(kPods, ns, pod_name, {.precondition_uid = str(pod["metadata"], "uid")});
-    if (!r && r.status().code() != plugin::Code::kNotFound) return r.status();
+    if (!r) return r.status().code() == plugin::Code::kNotFound ? plugin::Status::ok() : r.status();  // gone already
     (void)events_->record(sts, "Normal", "SuccessfulDelete",
                           "delete Pod " + pod_name + " in StatefulSet " + name + " successful");
     return plugin::Status::ok();
