@@ -78,6 +78,12 @@ std::string pod_template_hash(const Json& template_spec, std::int64_t collision_
   return out;
 }
 
+std::string string_field(const Json& j, std::string_view key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::pair<std::string, std::string> split_key(std::string_view key) {
   auto slash = key.find('/');
   if (slash == std::string_view::npos) return {std::string(), std::string(key)};

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "controller_common.hpp"
+#include "skiff/plugin/controller.hpp"
 
 namespace skiff::plugins::controllers {
 
@@ -30,5 +31,21 @@ std::pair<std::string, std::string> split_key(std::string_view key);
 // An integer or "N%" (intstr) resolved against `total`; percentages round up or down as asked.
 // kInvalid for anything else.
 plugin::Result<std::int64_t> int_or_percent(const Json& value, std::int64_t total, bool round_up);
+
+// j[key] when it is a string, else "" (j may be anything).
+std::string string_field(const Json& j, std::string_view key);
+
+// A controller's reconcile(key) around its sync(ns, name): the key split, and any exception turned
+// into a Status naming `what` and the key (nothing may cross the plugin boundary).
+template <typename Sync>
+plugin::Result<plugin::controller::ReconcileResult> guarded_reconcile(std::string_view what, std::string_view key,
+                                                                      Sync&& sync) noexcept {
+  try {
+    auto [ns, name] = split_key(key);
+    return sync(ns, name);
+  } catch (const std::exception& e) {
+    return plugin::internal(std::string(what) + " " + std::string(key) + ": " + e.what());
+  }
+}
 
 }  // namespace skiff::plugins::controllers

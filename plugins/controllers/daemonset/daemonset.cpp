@@ -15,11 +15,7 @@ const plugin::ResourceId kPods{"", "v1", "pods"};
 const plugin::ResourceId kNodes{"", "v1", "nodes"};
 constexpr const char* kHashLabel = "controller-revision-hash";
 
-std::string str(const Json& j, std::string_view key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+std::string str(const Json& j, std::string_view key) { return string_field(j, key); }
 
 const Json& field(const Json& j, std::string_view key) {
   static const Json kNull;
@@ -158,12 +154,7 @@ std::vector<std::string> DaemonSetController::map_event(const ctl::WatchSpec&, c
 }
 
 plugin::Result<ctl::ReconcileResult> DaemonSetController::reconcile(std::string_view key) noexcept {
-  try {
-    auto [ns, name] = split_key(key);
-    return sync(ns, name);
-  } catch (const std::exception& e) {
-    return plugin::internal("daemonset " + std::string(key) + ": " + e.what());
-  }
+  return guarded_reconcile("daemonset", key, [this](const std::string& ns, const std::string& name) { return sync(ns, name); });
 }
 
 plugin::Result<ctl::ReconcileResult> DaemonSetController::sync(const std::string& ns, const std::string& name) {

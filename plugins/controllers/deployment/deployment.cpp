@@ -25,11 +25,7 @@ bool skipped_annotation(const std::string& k) {
          k == kDesiredReplicas || k == kMaxReplicas || k == "deprecated.deployment.rollback.to";
 }
 
-std::string str(const Json& j, std::string_view key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+std::string str(const Json& j, std::string_view key) { return string_field(j, key); }
 
 std::int64_t num(const Json& j, std::string_view key, std::int64_t fallback = 0) {
   if (!j.is_object()) return fallback;
@@ -531,12 +527,7 @@ void DeploymentController::bind(const ctl::Host& host) noexcept {
 }
 
 plugin::Result<ctl::ReconcileResult> DeploymentController::reconcile(std::string_view key) noexcept {
-  try {
-    auto [ns, name] = split_key(key);
-    return sync(ns, name);
-  } catch (const std::exception& e) {
-    return plugin::internal("deployment " + std::string(key) + ": " + e.what());
-  }
+  return guarded_reconcile("deployment", key, [this](const std::string& ns, const std::string& name) { return sync(ns, name); });
 }
 
 plugin::Result<ctl::ReconcileResult> DeploymentController::sync(const std::string& ns, const std::string& name) {

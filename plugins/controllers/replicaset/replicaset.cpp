@@ -13,10 +13,7 @@ namespace ctl = plugin::controller;
 const plugin::ResourceId kReplicaSets{"apps", "v1", "replicasets"};
 const plugin::ResourceId kPods{"", "v1", "pods"};
 
-std::string str(const Json& j, std::string_view key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+std::string str(const Json& j, std::string_view key) { return string_field(j, key); }
 
 const Json& labels_of(const Json& object) {
   static const Json kEmpty = Json::object();
@@ -141,12 +138,7 @@ bool ReplicaSetController::expectations_satisfied(const std::string& key, const 
 }
 
 plugin::Result<ctl::ReconcileResult> ReplicaSetController::reconcile(std::string_view key) noexcept {
-  try {
-    auto [ns, name] = split_key(key);
-    return sync(ns, name);
-  } catch (const std::exception& e) {
-    return plugin::internal("replicaset " + std::string(key) + ": " + e.what());
-  }
+  return guarded_reconcile("replicaset", key, [this](const std::string& ns, const std::string& name) { return sync(ns, name); });
 }
 
 plugin::Result<ctl::ReconcileResult> ReplicaSetController::sync(const std::string& ns, const std::string& name) {

@@ -12,11 +12,7 @@ const plugin::ResourceId kStatefulSets{"apps", "v1", "statefulsets"};
 const plugin::ResourceId kPods{"", "v1", "pods"};
 constexpr const char* kRevisionLabel = "controller-revision-hash";
 
-std::string str(const Json& j, std::string_view key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+std::string str(const Json& j, std::string_view key) { return string_field(j, key); }
 
 std::string revision_of(const Json& pod) {
   return pod["metadata"].contains("labels") ? str(pod["metadata"]["labels"], kRevisionLabel) : "";
@@ -48,12 +44,7 @@ void StatefulSetController::bind(const ctl::Host& host) noexcept {
 }
 
 plugin::Result<ctl::ReconcileResult> StatefulSetController::reconcile(std::string_view key) noexcept {
-  try {
-    auto [ns, name] = split_key(key);
-    return sync(ns, name);
-  } catch (const std::exception& e) {
-    return plugin::internal("statefulset " + std::string(key) + ": " + e.what());
-  }
+  return guarded_reconcile("statefulset", key, [this](const std::string& ns, const std::string& name) { return sync(ns, name); });
 }
 
 plugin::Result<ctl::ReconcileResult> StatefulSetController::sync(const std::string& ns, const std::string& name) {
