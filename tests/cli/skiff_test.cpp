@@ -47,7 +47,9 @@ std::string slurp(const std::string& path) {
 class SkiffTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    cluster_ = new Cluster(true);
+    // These tests write workload status and ReplicaSets by hand to check what the CLI shows; the
+    // workload controllers would rewrite them, so this cluster runs without them.
+    cluster_ = new Cluster(true, {}, {"--controllers.enabled=-deployment,-replicaset,-daemonset,-statefulset"});
     if (!cluster_->ready()) return;
     auto files = cli::kubeconfig_files({}, cluster_->kubeconfig().c_str(), nullptr);
     http_ = new cli::HttpClient(cli::resolve_cluster(cli::load_kubeconfig(files), {}), std::chrono::seconds(30));
