@@ -91,7 +91,7 @@ Outcome run(const Run& r) {
   if (auto s = store.start(); !s) throw std::runtime_error(s.message());
   kernel::api::ApiHandler handler(store, metrics, logger, clock);
   if (auto s = handler.bootstrap(); !s) throw std::runtime_error(s.message());
-  kernel::api::ApiClient client(handler, registry);
+  kernel::api::ApiClient client(handler, store);
 
   for (int i = 0; i < r.nodes; ++i)
     if (auto c = client.create(kNodes, "", node_json(i).dump()); !c) throw std::runtime_error(c.status().message());

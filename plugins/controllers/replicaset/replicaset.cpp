@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "skiff/plugin/time.hpp"
 #include "workloads.hpp"
@@ -126,6 +127,15 @@ bool ReplicaSetController::expectations_satisfied(const std::string& key, const 
   if (it == expectations_.end()) return true;
   Expectations& e = it->second;
   std::erase_if(e.adds, [&](const std::string& pod) { return host_->cache.get(kPods, ns, pod) != nullptr; });
+  if (!e.adds.empty()) {
+    // A pod deleted before the cache ever saw it would wait for the timeout: ask the API (a live
+    // read) which of the expected pods still exist; the ones that do not were observed, and gone.
+    if (auto live = host_->client.list(kPods, {.ns = ns})) {
+      std::set<std::string> existing;
+      for (const auto& p : *live) existing.insert(p->name);
+      std::erase_if(e.adds, [&](const std::string& pod) { return !existing.contains(pod); });
+    }
+  }
   std::erase_if(e.deletes, [&](const std::string& pod) {
     auto p = host_->cache.get(kPods, ns, pod);
     return p == nullptr || p->deleting;
