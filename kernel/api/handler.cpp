@@ -789,34 +789,30 @@ struct ApiHandler::Impl {
         !b["target"]["name"].is_string() || b["target"]["name"] == "")
       return error_response(422, "Invalid", "Binding \"" + std::string(name) + "\" is invalid: target.name: Required value");
     std::string node = b["target"]["name"].get<std::string>();
-    auto updated = store.update_with(*pods, ns, name, [&](Json& j) {
-      auto& spec = j["spec"];
-      if (spec.contains("nodeName") && spec["nodeName"].is_string() && spec["nodeName"] != "" && spec["nodeName"] != node)
-        return Status(Code::kConflict, "pod " + std::string(name) + " is already assigned to node \"" +
-                                           spec["nodeName"].get<std::string>() + "\"");
-      spec["nodeName"] = node;
-      return Status::ok();
-    });
-    if (!updated) return error_response(updated.status(), pods, name);
-    // Like Kubernetes' binding storage: the bound pod's PodScheduled condition turns True.
-    auto scheduled = store.update_with(
+    // One write, like Kubernetes' binding storage: nodeName is set and PodScheduled turns True.
+    auto updated = store.update_with(
         *pods, ns, name,
         [&](Json& j) {
+          auto& spec = j["spec"];
+          if (spec.contains("nodeName") && spec["nodeName"].is_string() && spec["nodeName"] != "" &&
+              spec["nodeName"] != node)
+            return Status(Code::kConflict, "pod " + std::string(name) + " is already assigned to node \"" +
+                                               spec["nodeName"].get<std::string>() + "\"");
+          spec["nodeName"] = node;
           Json& conditions = j["status"]["conditions"];
           if (!conditions.is_array()) conditions = Json::array();
           Json condition = {{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr},
                             {"lastTransitionTime", format_rfc3339(clock.now_ms())}};
           for (Json& c : conditions)
             if (c.is_object() && c.value("type", "") == "PodScheduled") {
-              if (c.value("status", "") == "True") return Status::ok();
-              c = std::move(condition);
+              if (c.value("status", "") != "True") c = std::move(condition);
               return Status::ok();
             }
           conditions.push_back(std::move(condition));
           return Status::ok();
         },
-        UpdateOptions{.status = true});
-    if (scheduled) updated = std::move(scheduled);
+        UpdateOptions{.with_status = true});
+    if (!updated) return error_response(updated.status(), pods, name);
     Json st = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", Json::object()}, {"status", "Success"},
                {"code", 201}};
     HttpResponse r = json_response(201, st);

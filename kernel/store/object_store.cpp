@@ -100,12 +100,11 @@ std::string scalar_text(const Json& v) {
   return v.dump();
 }
 
-// Builds the immutable cached form of an object: JSON text with resourceVersion set, plus the
-// metadata the selectors and indexes read without parsing again.
-ObjectPtr make_object(const ResourceType& type, Json& j, std::int64_t revision) {
+// The immutable cached form of an object without its text: the metadata the selectors and indexes
+// read without parsing again.
+std::shared_ptr<Object> object_fields(const ResourceType& type, const Json& j, std::int64_t revision) {
   auto obj = std::make_shared<Object>();
-  Json& meta = j["metadata"];
-  meta["resourceVersion"] = std::to_string(revision);
+  const Json& meta = j["metadata"];
   obj->resource_version = revision;
   if (auto it = meta.find("name"); it != meta.end() && it->is_string()) obj->name = it->get<std::string>();
   if (auto it = meta.find("namespace"); it != meta.end() && it->is_string()) obj->ns = it->get<std::string>();
@@ -123,6 +122,13 @@ ObjectPtr make_object(const ResourceType& type, Json& j, std::int64_t revision) 
     }
   }
   std::sort(obj->fields.begin(), obj->fields.end());
+  return obj;
+}
+
+// The cached form of an object: its JSON text with resourceVersion set, plus object_fields().
+ObjectPtr make_object(const ResourceType& type, Json& j, std::int64_t revision) {
+  j["metadata"]["resourceVersion"] = std::to_string(revision);
+  auto obj = object_fields(type, j, revision);
   obj->json = j.dump();
   return obj;
 }
@@ -137,23 +143,32 @@ struct Prepared {
   std::shared_ptr<Object> object;  // json holds kRevisionPlaceholder where the revision goes
 };
 
-Prepared prepare(const ResourceType& type, Json& object) {
-  Prepared p;
-  Json& meta = object["metadata"];
-  meta.erase("resourceVersion");
-  p.value = object.dump();
-  p.object = std::const_pointer_cast<Object>(make_object(type, object, 0));
-  // make_object set resourceVersion to "0"; redo the text with the placeholder instead.
-  meta["resourceVersion"] = std::string(kRevisionPlaceholder);
-  p.object->json = object.dump();
-  meta.erase("resourceVersion");
-  return p;
-}
-
 // The placeholder as dump() escapes it.
 const std::string& escaped_placeholder() {
   static const std::string text = Json(std::string(kRevisionPlaceholder)).dump();
   return text;
+}
+
+// One dump serves both texts: the stored value is the cached text less its resourceVersion member
+// (metadata always has a name before it, so the member is removed with its leading comma).
+Prepared prepare(const ResourceType& type, Json& object) {
+  Prepared p;
+  Json& meta = object["metadata"];
+  meta["resourceVersion"] = std::string(kRevisionPlaceholder);
+  p.object = object_fields(type, object, 0);
+  p.object->json = object.dump();
+  meta.erase("resourceVersion");
+  const std::string member = "\"resourceVersion\":" + escaped_placeholder();
+  p.value = p.object->json;
+  std::size_t at = p.value.find(member);
+  if (at > 0 && p.value[at - 1] == ',') {
+    p.value.erase(at - 1, member.size() + 1);
+  } else if (at + member.size() < p.value.size() && p.value[at + member.size()] == ',') {
+    p.value.erase(at, member.size() + 1);
+  } else {
+    p.value.erase(at, member.size());
+  }
+  return p;
 }
 
 ObjectPtr finish_prepared(const Object& tmpl, std::int64_t revision) {
@@ -846,6 +861,11 @@ Result<ListResult> ObjectStore::list(const ResourceType& type, const ListOptions
 }
 
 Result<ObjectPtr> ObjectStore::update(const ResourceType& type, Json object, UpdateOptions options) {
+  return update_known(type, std::move(object), options, nullptr, Json());
+}
+
+Result<ObjectPtr> ObjectStore::update_known(const ResourceType& type, Json object, UpdateOptions options,
+                                            const ObjectPtr& known, Json known_json) {
   ResourceCache* cache = impl_->cache_for(type);
   if (!cache) return plugin::not_found("the server could not find the requested resource " + type.qualified_name());
   if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object())
@@ -876,7 +896,7 @@ Result<ObjectPtr> ObjectStore::update(const ResourceType& type, Json object, Upd
       if (!old_obj) return plugin::not_found(not_found_message(type, name));
       if (expected != old_obj->resource_version) return plugin::conflict(conflict_message(type, name));
     }
-    Json old_json = Json::parse(old_obj->json);
+    Json old_json = known && old_obj == known && known_json.is_object() ? std::move(known_json) : Json::parse(old_obj->json);
     Json next = object;
     Json& nm = next["metadata"];
     const Json& om = old_json["metadata"];
@@ -911,7 +931,7 @@ Result<ObjectPtr> ObjectStore::update(const ResourceType& type, Json object, Upd
         }
       }
       nm.erase("selfLink");
-      if (type.has_status) {
+      if (type.has_status && !options.with_status) {
         if (old_json.contains("status")) {
           next["status"] = old_json["status"];
         } else {
@@ -971,10 +991,11 @@ Result<ObjectPtr> ObjectStore::update_with(const ResourceType& type, std::string
   for (Retry retry(impl_->options.write_visibility_timeout); retry.next();) {
     auto cur = get(type, ns, name);
     if (!cur) return cur.status();
-    Json j = Json::parse((*cur)->json);
+    Json old_json = Json::parse((*cur)->json);
+    Json j = old_json;
     if (auto st = mutate(j); !st) return st;
     j["metadata"]["resourceVersion"] = std::to_string((*cur)->resource_version);
-    auto res = update(type, std::move(j), options);
+    auto res = update_known(type, std::move(j), options, *cur, std::move(old_json));
     if (res || res.status().code() != Code::kConflict) return res;
   }
   return plugin::conflict(conflict_message(type, name) + " (too many concurrent writers)");

@@ -48,6 +48,9 @@ struct ListResult {
 
 struct UpdateOptions {
   bool status = false;  // a write to the /status subresource
+  // A server-internal write that sets spec and status in one step (pods/binding sets nodeName and
+  // the PodScheduled condition together, as Kubernetes' binding storage does). Ignored with status.
+  bool with_status = false;
 };
 
 struct DeleteOptions {
@@ -144,6 +147,11 @@ class ObjectStore {
   struct Impl;
 
  private:
+  // update() with the stored object `known` already parsed as `known_json`: used while `known` is
+  // still current, saving update_with a second parse of the same text.
+  Result<ObjectPtr> update_known(const ResourceType& type, Json object, UpdateOptions options, const ObjectPtr& known,
+                                 Json known_json);
+
   std::shared_ptr<plugin::store::Backend> backend_;
   const ResourceRegistry& registry_;
   std::unique_ptr<Impl> impl_;
