@@ -5,6 +5,9 @@
 #include <fstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "agent/container_logs.hpp"
 #include "agent/node_agent.hpp"
 #include "kernel/reconcile/controller_runner.hpp"
 #include "kernel/reconcile/informer.hpp"
@@ -36,6 +39,19 @@ std::string machine_memory() {
   while (in >> key >> kib >> unit)
     if (key == "MemTotal:") return std::to_string(kib) + "Ki";
   return "0";
+}
+
+// Is the container's current attempt running, as the agent last reported it in the pod's status?
+bool container_running(const plugin::Cache& cache, const kernel::api::PodLogRequest& r) {
+  static const plugin::ResourceId kPods{"", "v1", "pods"};
+  plugin::ObjectPtr pod = cache.get(kPods, r.ns, r.pod);
+  if (!pod || pod->uid != r.uid) return false;
+  auto j = nlohmann::json::parse(pod->json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("status")) return false;
+  for (const char* list : {"containerStatuses", "initContainerStatuses"})
+    for (const auto& c : j["status"].value(list, nlohmann::json::array()))
+      if (c.value("name", "") == r.container) return c.contains("state") && c["state"].contains("running");
+  return false;
 }
 
 class AgentComponent final : public kernel::Component {
@@ -102,6 +118,12 @@ class AgentComponent final : public kernel::Component {
     heartbeat_ = std::make_unique<NodeHeartbeat>(options, *client, daemon_.clock(), daemon_.logger(), runtime_->version());
     if (auto st = heartbeat_->register_nodes(*sync_->cache()); !st) return st;
     heartbeat_->start(*sync_->cache());
+    // pods/log: the API reads this agent's container logs through the daemon's node directory.
+    const plugin::Cache* cache = sync_->cache();
+    logs_ = std::make_shared<ContainerLogs>(options.log_dir, [cache](const kernel::api::PodLogRequest& r) {
+      return container_running(*cache, r);
+    });
+    for (const auto& node : options.nodes) daemon_.node_directory()->add(node, logs_);
     daemon_.logger().info("node agent started", {{"runtime", runtime_name},
                                                  {"nodes", std::to_string(options.nodes.size())},
                                                  {"node", options.nodes.front()}});
@@ -109,6 +131,11 @@ class AgentComponent final : public kernel::Component {
   }
 
   void stop() noexcept override {
+    if (logs_) {
+      daemon_.node_directory()->remove(logs_.get());
+      logs_->detach();  // follows still open end instead of reading the cache that goes below
+      logs_.reset();
+    }
     if (heartbeat_) heartbeat_->stop();
     if (runner_) runner_->stop();
     if (informers_) informers_->stop();
@@ -126,6 +153,7 @@ class AgentComponent final : public kernel::Component {
   std::shared_ptr<PodSync> sync_;
   std::unique_ptr<kernel::ControllerRunner> runner_;
   std::unique_ptr<NodeHeartbeat> heartbeat_;
+  std::shared_ptr<ContainerLogs> logs_;
 };
 
 }  // namespace

@@ -54,6 +54,7 @@ class ApiServerComponent final : public Component {
     options.token = insecure ? std::string() : creds->admin_token;
 
     HandlerOptions handler_options{.server_address = listen};
+    handler_options.nodes = daemon_.node_directory();
     handler_options.skiff_endpoints["plugins"] = [this](const HttpRequest&) { return plugins_response(); };
     handler_ = std::make_unique<ApiHandler>(daemon_.store(), daemon_.metrics(), daemon_.logger(), daemon_.clock(),
                                             std::move(handler_options));

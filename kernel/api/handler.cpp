@@ -131,6 +131,25 @@ bool dry_run(const HttpRequest& req) {
   return false;
 }
 
+// A watch as a stream: JSON lines, at most 256 events a pull so one busy watch cannot hog the executor.
+class WatchSource final : public StreamSource {
+ public:
+  WatchSource(std::unique_ptr<Watch> watch, std::function<std::string(const WatchEvent&)> encode)
+      : watch_(std::move(watch)), encode_(std::move(encode)) {}
+  std::string poll() override {
+    std::string out;
+    for (const auto& ev : watch_->poll(256)) out += encode_(ev);
+    return out;
+  }
+  bool done() override { return watch_->done(); }
+  void set_notify(std::function<void()> wake) override { watch_->set_notify(std::move(wake)); }
+  void stop() override { watch_->stop(); }
+
+ private:
+  std::unique_ptr<Watch> watch_;
+  std::function<std::string(const WatchEvent&)> encode_;
+};
+
 }  // namespace
 
 struct ApiHandler::Impl {
@@ -218,6 +237,7 @@ struct ApiHandler::Impl {
       if (t == pods) {
         sub("eviction", "Eviction", {"create"}, "policy", "v1");
         sub("binding", "Binding", {"create"});
+        sub("log", "Pod", {"get"});
       }
     }
     if (!any) return error_response(404, "NotFound", "the server could not find the requested resource");
@@ -418,14 +438,13 @@ struct ApiHandler::Impl {
     }
 
     auto stream = std::make_shared<StreamBody>();
-    stream->watch = std::move(*w);
     stream->deadline = std::chrono::steady_clock::now() + timeout;
     stream->tick = std::min<std::chrono::milliseconds>(std::chrono::seconds(1), options.bookmark_interval);
     bool table = wants_table(req);
     std::string include = include_object_param(req);
     const plugin::Clock* clk = &clock;
     const ResourceType* t = &type;
-    stream->encode = [table, include, clk, t](const WatchEvent& ev) {
+    auto encode = [table, include, clk, t](const WatchEvent& ev) {
       std::string line = R"({"type":")" + std::string(watch_event_type_name(ev.type)) + R"(","object":)";
       switch (ev.type) {
         case WatchEventType::kBookmark:
@@ -449,6 +468,7 @@ struct ApiHandler::Impl {
       line += "}\n";
       return line;
     };
+    stream->source = std::make_unique<WatchSource>(std::move(*w), std::move(encode));
     HttpResponse r;
     r.status = 200;
     r.stream = std::move(stream);
@@ -781,6 +801,77 @@ struct ApiHandler::Impl {
     return r;
   }
 
+  // GET pods/NAME/log: the container's log from the agent of the pod's node, as plain text; with
+  // follow=true a chunked stream that ends when the container stops.
+  HttpResponse pod_log(const HttpRequest& req, std::string_view ns, std::string_view name) {
+    auto got = store.get(*pods, ns, name);
+    if (!got) return error_response(got.status(), pods, name);
+    Json pod = Json::parse((*got)->json);
+    const std::string pod_name(name);
+    PodLogRequest log{.ns = std::string(ns), .pod = pod_name, .uid = pod["metadata"].value("uid", "")};
+    std::vector<std::string> containers;
+    for (const char* list : {"containers", "initContainers"})
+      for (const Json& c : pod["spec"].value(list, Json::array())) containers.push_back(c.value("name", ""));
+    log.container = req.param("container").value_or("");
+    if (log.container.empty()) {
+      const Json& regular = pod["spec"].value("containers", Json::array());
+      if (regular.size() != 1) {
+        std::string names;
+        for (const Json& c : regular) names += (names.empty() ? "" : " ") + c.value("name", "");
+        return error_response(400, "BadRequest", "a container name must be specified for pod " + pod_name +
+                                                     ", choose one of: [" + names + "]");
+      }
+      log.container = regular[0].value("name", "");
+    } else if (std::find(containers.begin(), containers.end(), log.container) == containers.end()) {
+      return error_response(400, "BadRequest", "container " + log.container + " is not valid for pod " + pod_name);
+    }
+    auto flag = [&](const char* key) {
+      std::string v = req.param(key).value_or("");
+      return v == "true" || v == "1";
+    };
+    log.follow = flag("follow");
+    log.previous = flag("previous");
+    log.timestamps = flag("timestamps");
+    for (auto [key, field] : {std::pair{"tailLines", &log.tail_lines}, std::pair{"limitBytes", &log.limit_bytes},
+                              std::pair{"sinceSeconds", &log.since_seconds}}) {
+      auto v = req.param(key);
+      if (!v) continue;
+      char* end = nullptr;
+      long long n = std::strtoll(v->c_str(), &end, 10);
+      bool positive_only = std::string_view(key) != "tailLines";
+      if (v->empty() || *end != '\0' || n < 0 || (positive_only && n == 0))
+        return error_response(400, "BadRequest", std::string(key) + ": Invalid value: \"" + *v + "\": must be " +
+                                                     (positive_only ? "greater than 0" : "0 or greater"));
+      *field = n;
+    }
+    std::string node = pod["spec"].value("nodeName", "");
+    if (node.empty())
+      return error_response(400, "BadRequest", "container \"" + log.container + "\" in pod \"" + pod_name +
+                                                   "\" is waiting to start: the pod is not scheduled yet");
+    std::shared_ptr<NodeServices> agent = options.nodes ? options.nodes->find(node) : nullptr;
+    if (!agent)
+      return error_response(503, "ServiceUnavailable",
+                            "no node agent serves node \"" + node + "\", so the logs of pod " + pod_name + " cannot be read");
+    auto source = agent->pod_log(log);
+    if (!source) return error_response(source.status());
+    if (!log.follow) {
+      // Without follow the agent's source reads the file once; a few pulls are more than enough.
+      std::string text;
+      for (int i = 0; i < 4 && !(*source)->done(); ++i) text += (*source)->poll();
+      return text_response(200, std::move(text));
+    }
+    auto stream = std::make_shared<StreamBody>();
+    stream->source = std::move(*source);
+    stream->deadline = std::chrono::steady_clock::now() + options.max_watch_timeout;
+    stream->tick = std::chrono::milliseconds(100);
+    stream->is_watch = false;
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = "text/plain; charset=utf-8";
+    r.stream = std::move(stream);
+    return r;
+  }
+
   HttpResponse binding(const HttpRequest& req, std::string_view ns, std::string_view name) {
     auto body = decode_body(req);
     if (!body) return error_response(body.status());
@@ -901,6 +992,10 @@ struct ApiHandler::Impl {
       resource += "/eviction";
       r = eviction(req, ns, name);
       r.verb = "create";
+    } else if (type == pods && sub == "log" && m == "GET") {
+      resource += "/log";
+      r = pod_log(req, ns, name);
+      r.verb = "get";
     } else if (type == pods && sub == "binding" && m == "POST") {
       resource += "/binding";
       r = binding(req, ns, name);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "kernel/api/http.hpp"
+#include "kernel/api/node_services.hpp"
 #include "kernel/metrics/registry.hpp"
 #include "kernel/store/object_store.hpp"
 #include "skiff/plugin/host.hpp"
@@ -32,6 +33,8 @@ struct HandlerOptions {
   std::vector<HealthCheck> ready_checks;  // besides "ping" and "store", which are built in
   // Non-Kubernetes endpoints the daemon adds under /skiff/v1/ ("plugins" → GET /skiff/v1/plugins).
   std::map<std::string, std::function<HttpResponse(const HttpRequest&)>> skiff_endpoints;
+  // The node agents pods/log reaches (null: no agent, every log request answers 503).
+  std::shared_ptr<NodeDirectory> nodes;
 };
 
 class ApiHandler final : public Handler {

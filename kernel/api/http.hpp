@@ -40,13 +40,29 @@ struct HttpRequest {
   }
 };
 
-// A long-lived response (watch): the server writes the head, then pulls encoded events as the watch
-// has them, until it ends, the deadline passes, or the client goes away.
+// What a long-lived response streams: a watch (JSON lines) or a followed container log. The server
+// pulls from it on its stream executor, never blocking, until done() or the deadline.
+class StreamSource {
+ public:
+  virtual ~StreamSource() = default;
+  // The bytes ready now (possibly none), without blocking.
+  virtual std::string poll() = 0;
+  // Nothing more will come.
+  virtual bool done() = 0;
+  // `wake` is called (from any thread, quickly) when poll() has something; sources without it are
+  // polled every tick.
+  virtual void set_notify(std::function<void()> /*wake*/) {}
+  // The client went away or the server stops; called once, on the executor.
+  virtual void stop() {}
+};
+
+// A long-lived response: the server writes the head, then what the source has, in chunks, until the
+// source is done, the deadline passes, or the client goes away.
 struct StreamBody {
-  std::unique_ptr<Watch> watch;
-  std::function<std::string(const WatchEvent&)> encode;  // one event → one line (with '\n')
+  std::unique_ptr<StreamSource> source;
   std::chrono::steady_clock::time_point deadline;
-  std::chrono::milliseconds tick{std::chrono::seconds(1)};  // how often to poll for bookmarks
+  std::chrono::milliseconds tick{std::chrono::seconds(1)};  // how often to poll (bookmarks, followed logs)
+  bool is_watch = true;  // counted in skiff_apiserver_open_watches
 };
 
 struct HttpResponse {
@@ -54,7 +70,7 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::shared_ptr<StreamBody> stream;  // set for watch responses
+  std::shared_ptr<StreamBody> stream;  // set for watch and followed-log responses
   // The stored object the body shows (after a get or a write), for in-process callers that would
   // otherwise parse the body back.
   ObjectPtr object;

@@ -134,7 +134,7 @@ class TaskPool {
 
 }  // namespace
 
-// One hijacked connection streaming a watch as chunked JSON lines. NNG callbacks only set flags and
+// One hijacked connection streaming a watch or a followed log in chunks. NNG callbacks only set flags and
 // hand the stream to the executor; all real work (polling, encoding, writing, closing) happens there,
 // one stream at a time, so no lock is held across NNG calls and nng_aio_stop is never called from an
 // aio's own callback.
@@ -299,7 +299,7 @@ struct Server::Impl {
     }
   }
 
-  // ---- watch streams ----
+  // ---- streams (watches, followed logs) ----
 
   void start_stream(nng_aio* aio, nng_http_conn* conn, nng_http_req* req, HttpResponse response) {
     auto s = std::make_shared<Stream>();
@@ -327,9 +327,9 @@ struct Server::Impl {
       std::lock_guard lock(streams_mutex);
       streams.insert(s);
     }
-    open_watches->add(1);
+    if (s->body->is_watch) open_watches->add(1);
     std::weak_ptr<Stream> weak = s;
-    s->body->watch->set_notify([this, weak] {
+    s->body->source->set_notify([this, weak] {
       if (auto locked = weak.lock()) schedule(locked);
     });
     // A pending one-byte read tells us when the client goes away.
@@ -444,9 +444,8 @@ struct Server::Impl {
       out = s->head;
       s->head_sent = true;
     }
-    auto events = s->body->watch->poll(256);
-    for (const auto& ev : events) append_chunk(out, s->body->encode(ev));
-    if (s->body->watch->done() || std::chrono::steady_clock::now() >= s->body->deadline) {
+    if (std::string data = s->body->source->poll(); !data.empty()) append_chunk(out, data);
+    if (s->body->source->done() || std::chrono::steady_clock::now() >= s->body->deadline) {
       out += "0\r\n\r\n";  // the last chunk: the response is complete
       finished = true;
     }
@@ -464,7 +463,7 @@ struct Server::Impl {
   // Called on the executor with s->mutex held and no write in flight.
   void end(const std::shared_ptr<Stream>& s) {
     s->ended = true;
-    s->body->watch->stop();
+    s->body->source->stop();
     nng_http_conn_close(s->conn);
     // Stopping waits for callbacks; none of them takes s->mutex for long, and none runs on this thread.
     s->mutex.unlock();
@@ -478,7 +477,7 @@ struct Server::Impl {
     s->read_aio = s->timer_aio = s->write_aio = nullptr;
     if (s->req) nng_http_req_free(s->req);
     s->req = nullptr;
-    open_watches->add(-1);
+    if (s->body->is_watch) open_watches->add(-1);
     std::lock_guard lock(streams_mutex);
     streams.erase(s);
   }

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernel/api/node_services.hpp"
 #include "kernel/config/config_section.hpp"
 #include "kernel/config/daemon_config.hpp"
 #include "kernel/log/logger.hpp"
@@ -84,6 +85,8 @@ class Daemon {
   // the components started after it (controllers, scheduler). Null until then.
   void set_api_client(plugin::Client* client) noexcept { api_client_ = client; }
   plugin::Client* api_client() const noexcept { return api_client_; }
+  // Where the node agents of this daemon register, for the API's pods/log.
+  const std::shared_ptr<api::NodeDirectory>& node_directory() const noexcept { return node_directory_; }
 
  private:
   struct PluginHost;
@@ -102,6 +105,7 @@ class Daemon {
   std::shared_ptr<plugin::store::Backend> backend_;
   std::unique_ptr<ObjectStore> store_;
   plugin::Client* api_client_ = nullptr;
+  std::shared_ptr<api::NodeDirectory> node_directory_ = std::make_shared<api::NodeDirectory>();
   std::vector<ComponentFactory> factories_;
   std::vector<std::unique_ptr<Component>> components_;
   std::size_t started_components_ = 0;

@@ -2,19 +2,16 @@
 // registers Ready, a pod bound to it runs, and `kubectl get` shows what the kubelet would.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <filesystem>
+
 #include "tests/support/cluster.hpp"
 
 namespace skiff::testing {
 namespace {
 
-TEST(AgentE2E, SimulatedNodeRunsAPodBoundToIt) {
-  Cluster cluster(true, {}, {"--agent.runtime=sim", "--agent.node-name=laptop", "--agent.heartbeat-interval-ms=500"});
-  ASSERT_TRUE(cluster.ready()) << cluster.log();
-  auto nodes = cluster.kubectl({"get", "nodes"});
-  ASSERT_EQ(nodes.exit_code, 0) << nodes.err;
-  EXPECT_NE(nodes.out.find("laptop   Ready"), std::string::npos) << nodes.out;
-
-  std::string manifest = R"(apiVersion: v1
+// A pod bound to the agent's node by name (no scheduler needed).
+constexpr const char* kWebOnLaptop = R"(apiVersion: v1
 kind: Pod
 metadata:
   name: web
@@ -24,7 +21,15 @@ spec:
   - name: web
     image: nginx:1.25
 )";
-  auto applied = cluster.kubectl({"apply", "-f", "-"}, manifest);
+
+TEST(AgentE2E, SimulatedNodeRunsAPodBoundToIt) {
+  Cluster cluster(true, {}, {"--agent.runtime=sim", "--agent.node-name=laptop", "--agent.heartbeat-interval-ms=500"});
+  ASSERT_TRUE(cluster.ready()) << cluster.log();
+  auto nodes = cluster.kubectl({"get", "nodes"});
+  ASSERT_EQ(nodes.exit_code, 0) << nodes.err;
+  EXPECT_NE(nodes.out.find("laptop   Ready"), std::string::npos) << nodes.out;
+
+  auto applied = cluster.kubectl({"apply", "-f", "-"}, kWebOnLaptop);
   ASSERT_EQ(applied.exit_code, 0) << applied.err;
   auto waited = cluster.kubectl({"wait", "--for=condition=Ready", "pod/web", "--timeout=30s"});
   ASSERT_EQ(waited.exit_code, 0) << waited.err << cluster.log();
@@ -39,6 +44,67 @@ spec:
 
   auto deleted = cluster.kubectl({"delete", "pod", "web", "--wait=true", "--timeout=30s"});
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+}
+
+// kubectl logs through the API to the agent of the pod's node. The simulated runtime runs no
+// process, so the test writes the CRI-format file the runc shim writes for a container's first run.
+TEST(AgentE2E, KubectlLogsReadsTheContainerLogThroughTheAgent) {
+  Cluster cluster(true, {}, {"--agent.runtime=sim", "--agent.node-name=laptop", "--agent.heartbeat-interval-ms=500"});
+  ASSERT_TRUE(cluster.ready()) << cluster.log();
+  auto applied = cluster.kubectl({"apply", "-f", "-"}, kWebOnLaptop);
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  auto waited = cluster.kubectl({"wait", "--for=condition=Ready", "pod/web", "--timeout=30s"});
+  ASSERT_EQ(waited.exit_code, 0) << waited.err << cluster.log();
+
+  auto missing_log = cluster.kubectl({"logs", "web"});
+  EXPECT_NE(missing_log.exit_code, 0);
+  EXPECT_NE(missing_log.err.find("container \"web\" in pod \"web\" is waiting to start"), std::string::npos)
+      << missing_log.err;
+
+  std::string uid = cluster.kubectl_json({"get", "pod", "web"})["metadata"]["uid"];
+  std::filesystem::path dir = std::filesystem::path(cluster.data_dir()) / "pod-logs" / ("default_web_" + uid) / "web";
+  std::filesystem::create_directories(dir);
+  auto append = [&](const std::string& text) {
+    std::ofstream out(dir / "0.log", std::ios::app);
+    out << text;
+  };
+  append("2026-11-23T10:00:00Z stdout F one\n2026-11-23T10:00:01Z stderr F two\n2026-11-23T10:00:02Z stdout F three\n");
+
+  auto all = cluster.kubectl({"logs", "web"});
+  EXPECT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(all.out, "one\ntwo\nthree\n");
+  auto skiff_logs = cluster.skiff({"logs", "web"});
+  EXPECT_EQ(skiff_logs.exit_code, 0) << skiff_logs.err;
+  EXPECT_EQ(skiff_logs.out, "one\ntwo\nthree\n");
+  auto tail = cluster.kubectl({"logs", "pod/web", "--tail=1", "--timestamps"});
+  EXPECT_EQ(tail.exit_code, 0) << tail.err;
+  EXPECT_EQ(tail.out, "2026-11-23T10:00:02Z three\n");
+  auto nope = cluster.kubectl({"logs", "nope"});
+  EXPECT_EQ(nope.exit_code, 1);
+  EXPECT_NE(nope.err.find("pods \"nope\" not found"), std::string::npos) << nope.err;
+  auto bad_container = cluster.kubectl({"logs", "web", "-c", "nosuch"});
+  EXPECT_NE(bad_container.exit_code, 0);
+  EXPECT_NE(bad_container.err.find("container nosuch is not valid for pod web"), std::string::npos) << bad_container.err;
+  auto previous = cluster.kubectl({"logs", "web", "--previous"});
+  EXPECT_NE(previous.exit_code, 0);
+  EXPECT_NE(previous.err.find("previous terminated container \"web\" in pod \"web\" not found"), std::string::npos)
+      << previous.err;
+
+  // -f streams what comes next and ends (exit 0) once the container stops: here, when the pod goes.
+  std::string followed = cluster.work_dir() + "/follow.out";
+  ChildProcess follow({"kubectl", "--kubeconfig", cluster.kubeconfig(), "logs", "-f", "web"}, {{"HOME", cluster.work_dir()}},
+                      followed);
+  auto contents = [&] {
+    std::ifstream in(followed);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  ASSERT_TRUE(eventually([&] { return contents().find("three\n") != std::string::npos; })) << contents();
+  append("2026-11-23T10:00:03Z stdout F four\n");
+  ASSERT_TRUE(eventually([&] { return contents().find("three\nfour\n") != std::string::npos; })) << contents();
+  auto deleted = cluster.kubectl({"delete", "pod", "web", "--wait=true", "--timeout=30s"});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_TRUE(eventually([&] { return !follow.running(); }, std::chrono::seconds(15))) << contents();
+  EXPECT_EQ(follow.stop(SIGTERM), 0) << contents();
 }
 
 TEST(AgentE2E, AnUnknownRuntimeIsAConfigErrorNamingTheKey) {

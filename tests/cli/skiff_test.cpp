@@ -592,10 +592,11 @@ TEST_F(SkiffTest, LogsPrintTheServersMessage) {
   apply("logs-pod.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: logs-pod\nspec:\n  containers:\n"
         "  - name: a\n    image: busybox\n  - name: b\n    image: busybox\n");
-  // The log endpoint arrives with the node agent; until then the server's answer is the error.
+  // No node runs the pod (this cluster has no agent), so the server's answer is the error.
   auto r = skiff({"logs", "logs-pod", "-c", "b", "--tail", "5"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(has(r.err, "Error from server (NotFound): the server could not find the requested resource")) << r.err;
+  EXPECT_TRUE(has(r.err, "Error from server (BadRequest): container \"b\" in pod \"logs-pod\" is waiting to start"))
+      << r.err;
   r = skiff({"logs", "pod/logs-pod", "-f"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(has(r.err, "Defaulted container \"a\" out of: a, b")) << r.err;

@@ -129,7 +129,11 @@ TEST(DaemonSetController, FollowsNodesAsTheyComeChangeAndGo) {
   ASSERT_TRUE(eventually([&] {
     auto m = pods_by_node(cp);
     return m.size() == 1 && m["n3"]["metadata"]["name"] != first;
-  }));
+  })) << [&] {
+    std::string all;
+    for (const auto& p : cp.list(kPods, "default")) all += p["metadata"].dump() + " " + p["spec"].value("nodeName", "") + "\n";
+    return all;
+  }();
 }
 
 TEST(DaemonSetController, RollingUpdateKeepsWithinMaxUnavailableAtEveryStep) {

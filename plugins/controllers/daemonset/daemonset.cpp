@@ -1,6 +1,7 @@
 #include "daemonset.hpp"
 
 #include <algorithm>
+#include <set>
 #include <map>
 
 #include "skiff/plugin/time.hpp"
@@ -273,9 +274,22 @@ plugin::Result<ctl::ReconcileResult> DaemonSetController::sync(const std::string
     // Leave out nodes whose pod was created but is not in the cache yet (1 minute at most).
     std::lock_guard lock(mutex_);
     auto& pending = pending_[ns + "/" + name];
+    // Seen means seen in the snapshot this sync decided from: a pod that reached the cache after
+    // the list above was taken is still pending here, or its node would get a second pod.
+    std::set<std::string> listed;
+    for (const auto& p : *pods) listed.insert(p->name);
     std::erase_if(pending, [&](const auto& entry) {
-      return host_->cache.get(kPods, ns, entry.second.first) != nullptr || now - entry.second.second > 60'000;
+      return listed.contains(entry.second.first) || now - entry.second.second > 60'000;
     });
+    if (!pending.empty()) {
+      // A pod deleted before the cache ever saw it would hold its node back for the minute: ask the
+      // API (a live read) which pending pods still exist; the others came and went.
+      if (auto live = host_->client.list(kPods, {.ns = ns, .label_selector = *selector})) {
+        std::set<std::string> existing;
+        for (const auto& p : *live) existing.insert(p->name);
+        std::erase_if(pending, [&](const auto& entry) { return !existing.contains(entry.second.first); });
+      }
+    }
     std::erase_if(create_on, [&](const std::string& node) { return pending.count(node) > 0; });
   }
   for (const auto& node : create_on) {
