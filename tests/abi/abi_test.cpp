@@ -365,7 +365,7 @@ TEST(AbiVersions, PluginOfAnotherMajorIsRefusedWithAClearMessage) {
   PluginLoader loader(&log);
   EXPECT_FALSE(loader.load_file(versions_module("next-major")));
   ASSERT_EQ(loader.refusals().size(), 1u);
-  const PluginRefusal& r = loader.refusals()[0];
+  const PluginRefusal r = loader.refusals()[0];  // a copy: refusals() returns by value
   EXPECT_EQ(r.reason, Reason::kAbiMajor);
   const std::string ours = std::to_string(plugin::kAbiMajor) + "." + std::to_string(plugin::kAbiMinor);
   EXPECT_THAT(r.message(), AllOf(HasSubstr(versions_module("next-major") + ": plugin 'abi-other-sdk' was built for plugin ABI " +
