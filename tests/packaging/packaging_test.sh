@@ -16,7 +16,7 @@ src=$(realpath "$2")
 say() { echo "packaging_test: $*"; }
 fail() { echo "packaging_test: FAIL: $*" >&2; exit 1; }
 
-for tool in cpack cmake dpkg dpkg-deb dpkg-shlibdeps lintian rpm rpmbuild help2man kubectl; do
+for tool in cpack cmake dpkg dpkg-deb dpkg-shlibdeps lintian rpm rpmbuild help2man nm python3 kubectl; do
   command -v "$tool" >/dev/null || fail "'$tool' is not installed (scripts/install-deps.sh installs it; kubectl is preinstalled)"
 done
 [ "$(id -u)" -eq 0 ] || fail "must run as root (dpkg --root keeps file owners; CI runs as root)"
@@ -56,14 +56,19 @@ version=$(sed -n 's/^project(skiff VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.
 # Shared-library dependencies come from dpkg-shlibdeps, not from a hand-written list.
 depends=$(dpkg-deb -f "$deb" Depends)
 say "skiff Depends: $depends"
-for lib in libc6 libstdc++6 libsqlite3-0 libnng1 libmbedtls14; do
+for lib in libc6 libstdc++6 libsqlite3-0 libnng1 libmbedx509-1 libyaml-cpp0.7; do
   grep -q "$lib" <<<"$depends" || fail "skiff's Depends lacks $lib (shlibdeps): $depends"
 done
 grep -q "skiff (= $version)" <<<"$(dpkg-deb -f "$devdeb" Depends)" || fail "skiff-dev must depend on skiff (= $version): $(dpkg-deb -f "$devdeb" Depends)"
+# Each package's own synopsis (the Description's first line), not one shared by both.
+[ "$(dpkg-deb -f "$deb" Description | head -1)" = "Kubernetes-compatible container orchestrator" ] ||
+  fail "skiff's synopsis is '$(dpkg-deb -f "$deb" Description | head -1)'"
+[ "$(dpkg-deb -f "$devdeb" Description | head -1)" = "Skiff plugin SDK: headers and CMake package" ] ||
+  fail "skiff-dev's synopsis is '$(dpkg-deb -f "$devdeb" Description | head -1)'"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/skiff/skiffd.conf || fail "/etc/skiff/skiffd.conf is not a conffile"
 
 # ---- 2. lintian ----
-lintian --no-tag-display-limit "$deb" "$devdeb" >"$work/lintian.log" 2>&1 || true
+lintian --tag-display-limit 0 "$deb" "$devdeb" >"$work/lintian.log" 2>&1 || true
 say "lintian says:"; sed 's/^/  /' "$work/lintian.log"
 if grep -q '^E: ' "$work/lintian.log"; then fail "lintian reports errors (above)"; fi
 
