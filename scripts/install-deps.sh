@@ -11,7 +11,7 @@ packages=(
   libnng-dev libmbedtls-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # packages (packaging/) and their test (tests/packaging/)
-  dpkg-dev fakeroot lintian rpm help2man file python3
+  dpkg-dev fakeroot lintian rpm help2man file python3 systemd
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # The admin's and the plugin vendor's path, from this build's packages (see README.md):
 #   1. cpack writes skiff + skiff-dev .deb and skiff + skiff-devel .rpm; sizes are printed;
 #   2. lintian finds no errors in either .deb (its warnings are printed);
-#   3. both .deb are installed with dpkg into an empty root of this test's own (timed);
+#   3. both .deb are installed with dpkg into an empty root of this test's own (timed), and systemd
+#      verifies the installed skiffd.service there;
 #   4. examples/avoid-node-label, copied out of the tree, is built against that root's SDK alone and
 #      installed into that root's plugin directory;
 #   5. the root's skiffd.conf enables it; the root's skiffd starts (127.0.0.1, its own port and data
@@ -16,7 +17,7 @@ src=$(realpath "$2")
 say() { echo "packaging_test: $*"; }
 fail() { echo "packaging_test: FAIL: $*" >&2; exit 1; }
 
-for tool in cpack cmake dpkg dpkg-deb dpkg-shlibdeps lintian rpm rpmbuild help2man nm python3 kubectl; do
+for tool in cpack cmake dpkg dpkg-deb dpkg-shlibdeps lintian rpm rpmbuild help2man nm python3 systemd-analyze kubectl; do
   command -v "$tool" >/dev/null || fail "'$tool' is not installed (scripts/install-deps.sh installs it; kubectl is preinstalled)"
 done
 [ "$(id -u)" -eq 0 ] || fail "must run as root (dpkg --root keeps file owners; CI runs as root)"
@@ -90,6 +91,11 @@ for f in usr/bin/skiffd usr/bin/skiff etc/skiff/skiffd.conf lib/systemd/system/s
   [ -e "$root/$f" ] || fail "/$f is missing from the installed packages"
 done
 [ -d "$root/var/lib/skiff" ] || fail "/var/lib/skiff is missing"
+# The unit as systemd reads it, inside the root (so ExecStart must name the installed skiffd). Parse
+# problems are printed without changing the exit status, hence the check for any output at all.
+unit_check=$(systemd-analyze verify --man=no --recursive-errors=no --root="$root" skiffd.service 2>&1) ||
+  fail "systemd-analyze verify skiffd.service failed: $unit_check"
+[ -z "$unit_check" ] || fail "systemd-analyze verify skiffd.service complains: $unit_check"
 [ "$(stat -c %a "$root/var/lib/skiff")" = 700 ] || fail "/var/lib/skiff should be mode 0700"
 
 # ---- 4. the third-party plugin, against the installed SDK alone ----
