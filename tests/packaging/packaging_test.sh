@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The admin's and the plugin vendor's path, from this build's packages (see README.md):
+# The admin's and the plugin vendor's path, from this build's packages (see packaging/README.md):
 #   1. cpack writes skiff + skiff-dev .deb and skiff + skiff-devel .rpm; sizes are printed;
 #   2. lintian finds no errors in either .deb (its warnings are printed);
 #   3. both .deb are installed with dpkg into an empty root of this test's own (timed), and systemd
