@@ -185,6 +185,10 @@ grep -q 'had the avoided label skiff.test/avoid=yes' <<<"$reason" || fail "pod p
 [ -z "$(k get pod pinned -o 'jsonpath={.spec.nodeName}')" ] || fail "pod pinned was bound despite the filter"
 say "the installed skiffd with the example plugin kept pods off the labelled node: pinned pod says '$reason'"
 kill "$skiffd_pid"; wait "$skiffd_pid" 2>/dev/null || true; skiffd_pid=""
+# The conffile promise: installing the package again (as an upgrade would) keeps the admin's edits.
+dpkg --root="$root" --force-depends -i "$deb" </dev/null >"$work/dpkg-again.log" 2>&1 ||
+  { cat "$work/dpkg-again.log"; fail "reinstalling skiff failed"; }
+grep -q '^\[scheduler.filter.avoid_node_label\]' "$conf" || fail "reinstalling skiff overwrote the edited $conf"
 
 # ---- 6. the rpm ----
 rpm -qlp "$rpm_file" >"$work/rpm-files.txt"
