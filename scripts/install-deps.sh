@@ -10,6 +10,8 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libcereal-dev
   libnng-dev libmbedtls-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # packages (packaging/) and their test (tests/packaging/)
+  dpkg-dev fakeroot lintian rpm help2man file python3 systemd
 )
 
 missing=()

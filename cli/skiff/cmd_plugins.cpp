@@ -126,7 +126,7 @@ int cmd_plugins(Context& ctx, const Args& args) {
                  "List plugins per role with their version and ABI, and the files that were refused.\n"
                  "With a cluster configured (kubeconfig or --server): what its skiffd loaded (GET /skiff/v1/plugins).\n"
                  "With --plugin-dir DIR or --local, or without any cluster configured: what this skiff's loader finds\n"
-                 "in DIR (default $SKIFF_PLUGIN_DIR, else <skiff's dir>/../plugins, else /usr/lib/skiff/plugins);\n"
+                 "in DIR (default $SKIFF_PLUGIN_DIR, else <skiff's dir>/../plugins or ../lib/skiff/plugins, else /usr/lib/skiff/plugins);\n"
                  "nothing is created and no daemon is contacted.");
   std::string dir, output;
   bool local = false;

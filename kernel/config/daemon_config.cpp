@@ -319,11 +319,16 @@ ConfigInputs ConfigInputs::from_process(int argc, const char* const* argv, const
 
 std::filesystem::path default_plugin_dir(const std::filesystem::path& exe) {
   std::error_code ec;
+  // A build tree has bin/skiffd and plugins/; an installed tree (any prefix, a package's /usr included)
+  // has bin/skiffd and SKIFF_PLUGIN_INSTALL_DIR beside it.
   if (!exe.empty()) {
-    auto beside = (exe.parent_path().parent_path() / "plugins").lexically_normal();
-    if (std::filesystem::is_directory(beside, ec)) return beside;
+    const auto prefix = exe.parent_path().parent_path();
+    for (const char* relative : {"plugins", SKIFF_PLUGIN_INSTALL_DIR}) {
+      auto candidate = (prefix / relative).lexically_normal();
+      if (std::filesystem::is_directory(candidate, ec)) return candidate;
+    }
   }
-  return "/usr/lib/skiff/plugins";
+  return "/usr/" SKIFF_PLUGIN_INSTALL_DIR;
 }
 
 std::string env_name_for_key(std::string_view key) {
@@ -609,7 +614,7 @@ std::string DaemonConfig::help_text(const std::vector<ExportInfo>& plugin_export
   po::options_description kernel("Kernel", kWidth, kWidth / 2);
   for (const auto& k : kKernelKeys) {
     std::string help = std::string(k.help) + " Default: ";
-    help += k.key == "plugin-dir" ? std::string("<skiffd's dir>/../plugins, else /usr/lib/skiff/plugins")
+    help += k.key == "plugin-dir" ? std::string("<skiffd's dir>/../plugins, else <skiffd's dir>/../" SKIFF_PLUGIN_INSTALL_DIR ", else /usr/" SKIFF_PLUGIN_INSTALL_DIR)
                                   : kernel_default(k.key, {});
     help += ". Env: " + env_name_for_key(k.key) + ".";
     kernel.add_options()(std::string(k.key).c_str(), po::value<std::string>()->value_name("VALUE"), help.c_str());

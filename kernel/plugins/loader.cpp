@@ -117,8 +117,25 @@ std::vector<std::string> PluginLoader::builtin_roles() {
           std::string(plugin::scheduler::ScorePlugin::kRole)};
 }
 
-PluginLoader::PluginLoader(plugin::Logger* logger, std::vector<std::string> known_roles)
-    : logger_(logger), known_roles_(std::move(known_roles)) {
+HostAbi HostAbi::current() { return HostAbi{plugin::kAbiMajor, plugin::kAbiMinor, std::string(plugin::kAbiTag)}; }
+
+AbiTagParts split_abi_tag(std::string_view tag) {
+  constexpr std::string_view kPrefix = "skiff-plugin-api/";
+  constexpr std::string_view kHeaders = ";headers=";
+  if (!tag.starts_with(kPrefix)) return {};
+  auto headers_at = tag.find(kHeaders);
+  if (headers_at == std::string_view::npos) return {};
+  auto toolchain_at = tag.find(';', headers_at + kHeaders.size());
+  if (toolchain_at == std::string_view::npos) return {};
+  AbiTagParts parts;
+  parts.version = tag.substr(kPrefix.size(), headers_at - kPrefix.size());
+  parts.headers = tag.substr(headers_at + kHeaders.size(), toolchain_at - headers_at - kHeaders.size());
+  parts.toolchain = tag.substr(toolchain_at + 1);
+  return parts;
+}
+
+PluginLoader::PluginLoader(plugin::Logger* logger, std::vector<std::string> known_roles, HostAbi host)
+    : logger_(logger), known_roles_(std::move(known_roles)), host_(std::move(host)) {
   std::sort(known_roles_.begin(), known_roles_.end());
 }
 
@@ -201,23 +218,41 @@ bool PluginLoader::load_file(const std::filesystem::path& path) {
   std::string plugin_name = h.plugin_name != nullptr ? h.plugin_name : "";
   std::string plugin_version = h.plugin_version != nullptr ? h.plugin_version : "";
   std::string label = plugin_name.empty() ? std::string("plugin") : "plugin '" + plugin_name + "'";
-  if (h.abi_major != plugin::kAbiMajor)
+  const std::string ours = version_string(host_.major, host_.minor);
+  const std::string theirs = version_string(h.abi_major, h.abi_minor);
+  if (h.abi_major != host_.major)
     return refuse(PluginRefusal::Reason::kAbiMajor,
-                  label + " was built for plugin ABI " + version_string(h.abi_major, h.abi_minor) + ", this skiffd speaks " +
-                      version_string(plugin::kAbiMajor, plugin::kAbiMinor) + " (ABI major versions must match: " +
-                      std::to_string(h.abi_major) + " != " + std::to_string(plugin::kAbiMajor) +
-                      "; rebuild the plugin against this skiffd's plugin-api)",
+                  label + " was built for plugin ABI " + theirs + ", this skiffd speaks " + ours +
+                      " (ABI major versions must match: " + std::to_string(h.abi_major) + " != " +
+                      std::to_string(host_.major) + "; rebuild the plugin against this skiffd's plugin-api)",
                   plugin_name);
-  if (h.abi_minor > plugin::kAbiMinor)
+  if (h.abi_minor > host_.minor)
     return refuse(PluginRefusal::Reason::kAbiMinor,
-                  label + " was built for plugin ABI " + version_string(h.abi_major, h.abi_minor) +
-                      ", newer than this skiffd's " + version_string(plugin::kAbiMajor, plugin::kAbiMinor) +
+                  label + " was built for plugin ABI " + theirs + ", newer than this skiffd's " + ours +
                       " (upgrade skiffd or rebuild the plugin against this plugin-api)",
                   plugin_name);
-  if (h.abi_tag == nullptr || std::string_view(h.abi_tag) != plugin::kAbiTag)
+  // The tag: a minor only appends to the SDK, so a plugin of an older minor is read through the
+  // layout it was built with and only the toolchain must agree. At our own minor the headers must be
+  // exactly ours: a different hash there means the SDK changed without a version bump.
+  const AbiTagParts plugin_tag = split_abi_tag(h.abi_tag == nullptr ? std::string_view() : std::string_view(h.abi_tag));
+  const AbiTagParts host_tag = split_abi_tag(host_.tag);
+  const std::string tag_help = " (plugin ABI tag " + quoted(h.abi_tag) + ", this skiffd's '" + host_.tag + "')";
+  if (plugin_tag.version != theirs)
     return refuse(PluginRefusal::Reason::kAbiTag,
-                  label + " has ABI tag " + quoted(h.abi_tag) + ", this skiffd has '" + std::string(plugin::kAbiTag) +
-                      "' (plugin-api headers, compiler or standard library differ; rebuild the plugin)",
+                  label + " has a malformed ABI tag or one that disagrees with its ABI version " + theirs + tag_help +
+                      "; rebuild the plugin",
+                  plugin_name);
+  if (plugin_tag.toolchain != host_tag.toolchain)
+    return refuse(PluginRefusal::Reason::kAbiTag,
+                  label + " was built with " + plugin_tag.toolchain + ", this skiffd with " + host_tag.toolchain +
+                      " (C++ types cross the plugin boundary, so compiler and standard library must match; "
+                      "rebuild the plugin)" + tag_help,
+                  plugin_name);
+  if (h.abi_minor == host_.minor && plugin_tag.headers != host_tag.headers)
+    return refuse(PluginRefusal::Reason::kAbiTag,
+                  label + " was built against plugin-api " + theirs + " headers " + plugin_tag.headers +
+                      ", this skiffd has " + ours + " headers " + host_tag.headers +
+                      " (the plugin-api headers differ within one ABI version; rebuild the plugin)" + tag_help,
                   plugin_name);
   if (plugin_name.empty()) return refuse(PluginRefusal::Reason::kBadManifest, "manifest has an empty plugin name");
 

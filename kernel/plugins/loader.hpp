@@ -3,7 +3,8 @@
 //
 // Order of checks for one file (each failure is a refusal with its own message naming the file):
 //   open (dlopen) → entry alias `skiff_plugin_entry` → ManifestHeader: magic, ABI major, ABI minor,
-//   ABI tag → only then the C++ part: exports (role, name, options) → duplicates across plugins.
+//   ABI tag (see HostAbi and docs/plugins.md: same major, minor up to ours, same compiler and standard
+//   library; the header hash must match only at our own minor) → only then the C++ part: exports (role, name, options) → duplicates across plugins.
 // Nothing past the header is read from a plugin built for another ABI, so a stale plugin is refused
 // with a message instead of crashing the daemon. Factory failures are refused when create() runs.
 //
@@ -57,6 +58,23 @@ struct PluginInfo {
   std::vector<ExportInfo> exports;
 };
 
+// The plugin ABI a kernel speaks: what this build was compiled with (current()), or, in tests, another
+// kernel version to check the compatibility rule against real modules.
+struct HostAbi {
+  std::uint16_t major = 0;
+  std::uint16_t minor = 0;
+  std::string tag;  // "skiff-plugin-api/<major>.<minor>;headers=<hash>;<compiler>;<stdlib>"
+  static HostAbi current();
+};
+
+// The parts of an ABI tag the compatibility rule compares. Empty fields when the tag is malformed.
+struct AbiTagParts {
+  std::string version;    // "1.0"
+  std::string headers;    // the hash of the plugin-api headers
+  std::string toolchain;  // "gcc-12;libstdc++-12-cxx11abi1"
+};
+AbiTagParts split_abi_tag(std::string_view tag);
+
 // Why a plugin (or one of its exports) was not used.
 struct PluginRefusal {
   enum class Reason : std::uint8_t {
@@ -96,7 +114,9 @@ class PluginLoader {
   static std::vector<std::string> builtin_roles();
 
   // `logger` (may be null) receives one warn line per refusal; it must outlive the loader.
-  explicit PluginLoader(plugin::Logger* logger = nullptr, std::vector<std::string> known_roles = builtin_roles());
+  // `host` is the ABI this loader accepts plugins for (tests pass another to play a newer kernel).
+  explicit PluginLoader(plugin::Logger* logger = nullptr, std::vector<std::string> known_roles = builtin_roles(),
+                        HostAbi host = HostAbi::current());
   ~PluginLoader();
   PluginLoader(const PluginLoader&) = delete;
   PluginLoader& operator=(const PluginLoader&) = delete;
@@ -138,6 +158,7 @@ class PluginLoader {
 
   plugin::Logger* logger_;
   std::vector<std::string> known_roles_;
+  HostAbi host_;
   mutable std::mutex mutex_;
   std::vector<Loaded> loaded_;
   std::vector<PluginRefusal> refusals_;

@@ -90,6 +90,15 @@ std::span<const plugin::Export> exports_of(E... e) {
 const plugin::Manifest* manifest() noexcept {
 #if defined(SKIFF_ABI_GOOD)
   static const plugin::Manifest m{plugin::make_header("abi-good", "1.2.3"), exports_of(echo_export("good"))};
+#elif defined(SKIFF_ABI_OTHER_SDK)
+  // Built against a generated abi_tag.hpp of another SDK version (see CMakeLists.txt).
+  static const plugin::Manifest m{plugin::make_header("abi-other-sdk", "1.0.0"), exports_of(echo_export("other_sdk"))};
+#elif defined(SKIFF_ABI_WRONG_TOOLCHAIN)
+  plugin::ManifestHeader h = plugin::make_header("abi-wrong-toolchain", "1.0.0");
+  static const std::string tag = "skiff-plugin-api/" + std::to_string(plugin::kAbiMajor) + "." +
+                                 std::to_string(plugin::kAbiMinor) + ";headers=" SKIFF_PLUGIN_API_HEADERS_HASH ";clang-99;libc++-1";
+  h.abi_tag = tag.c_str();
+  static const plugin::Manifest m{h, unreadable_exports()};
 #elif defined(SKIFF_ABI_NULL_MANIFEST)
   return nullptr;
 #elif defined(SKIFF_ABI_BAD_MAGIC)

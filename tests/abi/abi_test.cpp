@@ -113,8 +113,14 @@ TEST_F(AbiTest, RefusesEveryBrokenModuleWithItsOwnReason) {
        {"plugin 'abi-minor-newer' was built for plugin ABI 1.1, newer than this skiffd's 1.0"}},
       {"wrong-tag",
        Reason::kAbiTag,
-       {"has ABI tag 'skiff-plugin-api/1.0;headers=0000000000000000;gcc-12;libstdc++-12-cxx11abi1'",
-        "this skiffd has '" + tag + "'"}},
+       {"was built against plugin-api 1.0 headers 0000000000000000, this skiffd has 1.0 headers " SKIFF_PLUGIN_API_HEADERS_HASH,
+        "the plugin-api headers differ within one ABI version",
+        "plugin ABI tag 'skiff-plugin-api/1.0;headers=0000000000000000;gcc-12;libstdc++-12-cxx11abi1', this skiffd's '" + tag +
+            "'"}},
+      {"wrong-toolchain",
+       Reason::kAbiTag,
+       {"plugin 'abi-wrong-toolchain' was built with clang-99;libc++-1, this skiffd with " SKIFF_PLUGIN_COMPILER ";" SKIFF_PLUGIN_STDLIB,
+        "compiler and standard library must match"}},
       {"empty-name", Reason::kBadManifest, {"plugin 'abi-empty-name' export #0", "has an empty name"}},
       {"malformed-role", Reason::kBadManifest, {"'oddball' has a malformed role 'Skiff.Controller'"}},
       {"unknown-role",
@@ -143,7 +149,7 @@ TEST_F(AbiTest, RefusesEveryBrokenModuleWithItsOwnReason) {
 }
 
 TEST_F(AbiTest, RefusedModulesAreUnloaded) {
-  for (const char* v : {"bad-magic", "abi-major-99", "abi-minor-newer", "wrong-tag", "twin-of-good", "unknown-role"})
+  for (const char* v : {"bad-magic", "abi-major-99", "abi-minor-newer", "wrong-tag", "wrong-toolchain", "twin-of-good", "unknown-role"})
     EXPECT_FALSE(is_mapped(module(v))) << v;
   EXPECT_TRUE(is_mapped(module("good")));
 }
@@ -305,6 +311,82 @@ TEST(AbiLoader, KnownRolesAreConfigurable) {
   EXPECT_TRUE(loader.load_file(module("unknown-role")));
   EXPECT_FALSE(loader.load_file(module("good")));  // skiff.controller.v1 is not known to this loader
   EXPECT_THAT(loader.refusals().at(0).message(), HasSubstr("unknown role 'skiff.controller.v1'"));
+}
+
+// The version rule with real modules built against other SDK versions (tests/abi/CMakeLists.txt).
+// Plugin ABI 1.0 is the first release, so no older minor exists to build against yet: the kernel side
+// plays the next minor instead (a HostAbi one minor up, with other headers), and the module is built
+// against this tree's SDK version with another header hash — the same pair of facts as "a plugin
+// built against SDK 1.0 loaded by a 1.1 kernel".
+const std::filesystem::path kVersionsDir = SKIFF_ABI_VERSIONS_DIR;
+
+std::string versions_module(const std::string& sdk) { return (kVersionsDir / ("libskiff-abi-" + sdk + ".so")).string(); }
+
+HostAbi one_minor_newer_host() {
+  HostAbi host = HostAbi::current();
+  host.minor = static_cast<std::uint16_t>(host.minor + 1);
+  AbiTagParts parts = split_abi_tag(host.tag);
+  host.tag = "skiff-plugin-api/" + std::to_string(host.major) + "." + std::to_string(host.minor) +
+             ";headers=feedfacefeedface;" + parts.toolchain;
+  return host;
+}
+
+TEST(AbiVersions, TagSplitsIntoVersionHeadersAndToolchain) {
+  AbiTagParts parts = split_abi_tag("skiff-plugin-api/1.3;headers=0123456789abcdef;gcc-12;libstdc++-12-cxx11abi1");
+  EXPECT_EQ(parts.version, "1.3");
+  EXPECT_EQ(parts.headers, "0123456789abcdef");
+  EXPECT_EQ(parts.toolchain, "gcc-12;libstdc++-12-cxx11abi1");
+  EXPECT_EQ(split_abi_tag("1.3;headers=x;gcc").version, "");
+  EXPECT_EQ(split_abi_tag("skiff-plugin-api/1.3;gcc-12").version, "");
+  EXPECT_EQ(split_abi_tag(plugin::kAbiTag).toolchain, SKIFF_PLUGIN_COMPILER ";" SKIFF_PLUGIN_STDLIB);
+}
+
+TEST(AbiVersions, PluginOfAnOlderMinorLoadsAndWorks) {
+  RecordingLogger log;
+  PluginLoader loader(&log, PluginLoader::builtin_roles(), one_minor_newer_host());
+  ASSERT_TRUE(loader.load_file(versions_module("older-minor")))
+      << (loader.refusals().empty() ? std::string() : loader.refusals()[0].message());
+  auto plugins = loader.plugins();
+  ASSERT_EQ(plugins.size(), 1u);
+  EXPECT_EQ(plugins[0].abi_major, plugin::kAbiMajor);
+  EXPECT_EQ(plugins[0].abi_minor, plugin::kAbiMinor);
+  EXPECT_THAT(plugins[0].abi_tag, HasSubstr(";headers=01d5dc0ffee01d5d;"));
+
+  auto info = loader.find(Controller::kRole, "other_sdk");
+  ASSERT_TRUE(info.has_value());
+  Context context(*info, {{"requeue-ms", "42"}});
+  auto made = loader.create<Controller>("other_sdk", context.context);
+  ASSERT_TRUE(made.is_ok()) << made.status().message();
+  EXPECT_EQ((*made)->reconcile("default/x")->requeue_after_ms, 42);
+}
+
+TEST(AbiVersions, PluginOfAnotherMajorIsRefusedWithAClearMessage) {
+  RecordingLogger log;
+  PluginLoader loader(&log);
+  EXPECT_FALSE(loader.load_file(versions_module("next-major")));
+  ASSERT_EQ(loader.refusals().size(), 1u);
+  const PluginRefusal r = loader.refusals()[0];  // a copy: refusals() returns by value
+  EXPECT_EQ(r.reason, Reason::kAbiMajor);
+  const std::string ours = std::to_string(plugin::kAbiMajor) + "." + std::to_string(plugin::kAbiMinor);
+  EXPECT_THAT(r.message(), AllOf(HasSubstr(versions_module("next-major") + ": plugin 'abi-other-sdk' was built for plugin ABI " +
+                                           std::to_string(plugin::kAbiMajor + 1) + ".0, this skiffd speaks " + ours),
+                                 HasSubstr("ABI major versions must match"), HasSubstr("rebuild the plugin")));
+  EXPECT_TRUE(log.saw("plugin refused file=" + versions_module("next-major")));
+  EXPECT_TRUE(loader.plugins().empty());
+  // A kernel one minor newer refuses it just the same: minors never bridge majors.
+  PluginLoader newer(nullptr, PluginLoader::builtin_roles(), one_minor_newer_host());
+  EXPECT_FALSE(newer.load_file(versions_module("next-major")));
+  EXPECT_EQ(newer.refusals().at(0).reason, Reason::kAbiMajor);
+}
+
+TEST(AbiVersions, SameMinorWithOtherHeadersIsRefused) {
+  // The older-minor module, seen by this tree's own kernel: same version, different headers, so the
+  // SDK changed without a version bump somewhere and the layouts cannot be trusted.
+  PluginLoader loader;
+  EXPECT_FALSE(loader.load_file(versions_module("older-minor")));
+  ASSERT_EQ(loader.refusals().size(), 1u);
+  EXPECT_EQ(loader.refusals()[0].reason, Reason::kAbiTag);
+  EXPECT_THAT(loader.refusals()[0].message(), HasSubstr("headers 01d5dc0ffee01d5d, this skiffd has"));
 }
 
 TEST(AbiNames, ConfigSectionOfAnExport) {

@@ -51,11 +51,14 @@ class AgentTest : public ::testing::Test {
     return eventually([&] { return status_of(name).value("phase", "") == phase; }, 10s);
   }
 
+  // Declared before cp so that it is destroyed after it: cp's destructor stops the agent's runner
+  // threads, which call into the runtime until then (the other order was a use-after-free under load).
+  // The clock lambda only runs once cp exists.
+  std::unique_ptr<plugin::runtime::Runtime> runtime =
+      plugins::runtime::sim::make_sim_runtime({}, [this] { return cp.clock().now_ms(); });
   ControlPlane cp;
   kernel::StructuredLogger logger{"test", 2, plugin::LogLevel::kWarn};
   agent::AgentOptions options;
-  std::unique_ptr<plugin::runtime::Runtime> runtime =
-      plugins::runtime::sim::make_sim_runtime({}, [this] { return cp.clock().now_ms(); });
   std::shared_ptr<agent::PodSync> sync;
   kernel::ControllerRunner* runner = nullptr;
   std::unique_ptr<agent::NodeHeartbeat> heartbeat;

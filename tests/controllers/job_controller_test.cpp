@@ -217,7 +217,8 @@ TEST_F(JobTest, SuspendDeletesPodsWithoutCountingThemAndResumeRestarts) {
   j["spec"]["suspend"] = false;
   ASSERT_TRUE(cp_.client().update(kJobs, j.dump()).is_ok());
   ASSERT_TRUE(eventually([&] { return running_pods("paused").size() == 1; }));
-  EXPECT_TRUE(job_status("paused").contains("startTime"));
+  // The pod exists before the status write that records startTime lands (it may retry on a conflict).
+  EXPECT_TRUE(eventually([&] { return job_status("paused").contains("startTime"); })) << job_status("paused").dump();
   j = cp_.get(kJobs, "default", "paused");
   j["spec"]["suspend"] = true;
   ASSERT_TRUE(cp_.client().update(kJobs, j.dump()).is_ok());

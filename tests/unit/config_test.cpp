@@ -100,6 +100,19 @@ TEST_F(ConfigTest, DefaultPluginDirIsBesideTheBinary) {
   EXPECT_EQ(c->plugin_dir, dir_.path() / "plugins");
 }
 
+// An installed layout (the packages' /usr/bin/skiffd and /usr/lib/skiff/plugins, or any prefix).
+TEST_F(ConfigTest, DefaultPluginDirIsTheInstalledOneUnderTheBinarysPrefix) {
+  std::filesystem::create_directories(dir_.path() / "lib" / "skiff" / "plugins");
+  auto c = parse({});
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_EQ(c->plugin_dir, dir_.path() / "lib" / "skiff" / "plugins");
+  // A build tree's plugins/ beside bin/ wins: that is the skiffd just built.
+  std::filesystem::create_directories(dir_.path() / "plugins");
+  auto built = parse({});
+  ASSERT_TRUE(built.is_ok());
+  EXPECT_EQ(built->plugin_dir, dir_.path() / "plugins");
+}
+
 TEST_F(ConfigTest, FlagsBeatEnvironmentBeatFileBeatDefaults) {
   std::string file = write_file("listen = 10.0.0.1:1000\nlog-level = warn\n[store]\nbackend = fake\n");
   std::vector<std::pair<std::string, std::string>> env = {{"SKIFF_LISTEN", "10.0.0.2:2000"},

@@ -6,10 +6,11 @@
 // C++ part (exports, factories). That order is what lets a plugin built against another SDK be
 // refused with a message instead of a crash.
 //
-// Versioning rules (docs/plugins.md has the long form):
-//  - appending a member to the end of an interface or struct in plugin-api bumps the minor;
-//  - removing, reordering or changing any member bumps the major;
-//  - a kernel accepts plugins of its own major and any minor up to its own.
+// Versioning rules (docs/plugins.md has the long form, with which side allocates what):
+//  - appending to what the kernel creates and plugins only read or call bumps the minor;
+//  - removing, reordering or changing any member, or changing what plugins create, bumps the major;
+//  - a kernel accepts plugins of its own major and any minor up to its own, built with its compiler
+//    and standard library; the header hash in the tag must match only at the kernel's own minor.
 #pragma once
 
 #include <cstdint>
