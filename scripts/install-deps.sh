@@ -10,6 +10,8 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libcereal-dev
   libnng-dev libmbedtls-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the runc runtime: OCI runtimes, pod networking, layer unpacking, test images, a local registry
+  runc crun containernetworking-plugins iproute2 iptables libarchive-dev busybox-static docker-registry
 )
 
 missing=()
