@@ -1,5 +1,8 @@
 #include "oci_spec.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -123,13 +126,19 @@ plugin::Result<std::string> make_spec(const SpecInputs& in) {
 
   std::string cwd = !c.working_dir.empty() ? c.working_dir : !in.image->working_dir.empty() ? in.image->working_dir : "/";
   Json caps = kCapabilities;
+  // Containers get as many open files as the node allows: 1048576 as containerd gives, but never
+  // above the daemon's own hard limit, which runc (without CAP_SYS_RESOURCE) cannot raise.
+  rlimit own{};
+  std::uint64_t nofile = 1048576;
+  if (::getrlimit(RLIMIT_NOFILE, &own) == 0 && own.rlim_max != RLIM_INFINITY)
+    nofile = std::min<std::uint64_t>(nofile, own.rlim_max);
   Json process = {{"terminal", c.tty},
                   {"user", {{"uid", user->first}, {"gid", user->second}}},
                   {"args", argv},
                   {"env", env_list},
                   {"cwd", cwd},
                   {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-                  {"rlimits", Json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1048576}, {"soft", 1048576}}})},
+                  {"rlimits", Json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", nofile}, {"soft", nofile}}})},
                   {"noNewPrivileges", false}};
 
   Json mounts = Json::array({

@@ -114,8 +114,10 @@ fs::path own_directory() {
 
 class RuncRuntime final : public rt::Runtime {
  public:
-  RuncRuntime(RuncOptions o, plugin::Logger* logger, std::string binary, std::string version)
+  RuncRuntime(RuncOptions o, plugin::Logger* logger, std::string binary, std::string version,
+              bool hide_cgroup2)
       : o_(std::move(o)), logger_(logger), binary_(std::move(binary)), version_(std::move(version)),
+        hide_cgroup2_(hide_cgroup2),
         images_(o_.image_dir),
         network_(NetworkOptions{o_.cni_plugin_dir, o_.pod_cidr, o_.bridge, o_.node_netns,
                                 fs::path(o_.state_dir) / "cni" / "ipam", o_.ip_masq}) {}
@@ -331,7 +333,15 @@ class RuncRuntime final : public rt::Runtime {
       meta["started_at_ms"] = wall_ms();
       if (auto st = write_text(dir / "container.json", meta.dump()); !st) return st;
       std::string error = spawn_shim(std::string(container_id), dir, meta.value("log_path", ""));
-      if (!error.empty()) {
+      if (error.empty()) {
+        // The monitor's pid outlives its pid file: remove_container waits for the process itself.
+        std::ifstream pid_in(dir / "shim.pid");
+        long shim_pid = 0;
+        if (pid_in >> shim_pid) {
+          meta["shim_pid"] = shim_pid;
+          (void)write_text(dir / "container.json", meta.dump());
+        }
+      } else {
         // As containerd does: a container that could not start has exited (128, StartError), so the
         // agent's restart policy and backoff apply to it.
         Json exit = {{"exit_code", 128}, {"finished_at_ms", wall_ms()}, {"reason", "StartError"}, {"message", error}};
@@ -373,6 +383,12 @@ class RuncRuntime final : public rt::Runtime {
       if (deleted && deleted->exit_code != 0 && deleted->err.find("does not exist") == std::string::npos &&
           deleted->err.find("not found") == std::string::npos && fs::exists(dir / "container.pid"))
         return plugin::unavailable("runc delete " + id + ": " + deleted->err);
+      // The monitor removes its pid file just before it ends; it must be gone before its files are.
+      if (long shim_pid = read_json(dir / "container.json").value("shim_pid", 0L); shim_pid > 0) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (fs::exists("/proc/" + std::to_string(shim_pid)) && std::chrono::steady_clock::now() < deadline)
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
       if (::umount2((dir / "rootfs").c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
         return plugin::internal("unmount the root of container " + id + ": " + std::strerror(errno));
       std::error_code ec;
@@ -604,7 +620,9 @@ class RuncRuntime final : public rt::Runtime {
   plugin::Result<RunResult> runc(const std::vector<std::string>& args, const RunOptions& options = {}) {
     std::vector<std::string> argv = {binary_, "--root", (fs::path(o_.state_dir) / "runc-root").string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, options);
+    RunOptions o = options;
+    o.hide_cgroup2 = hide_cgroup2_;
+    return run(argv, o);
   }
 
   plugin::Status running(std::string_view container_id) {
@@ -668,6 +686,7 @@ class RuncRuntime final : public rt::Runtime {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
     std::vector<std::string> args = {o_.shim, binary_, (fs::path(o_.state_dir) / "runc-root").string(), id,
                                      dir.string(), log_path, dir.string()};
+    if (hide_cgroup2_) args.push_back("--hide-cgroup2");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -720,6 +739,7 @@ class RuncRuntime final : public rt::Runtime {
   plugin::Logger* logger_;
   const std::string binary_;
   const std::string version_;
+  const bool hide_cgroup2_;  // crun on a hybrid cgroup host: see subprocess.hpp
   oci::ImageStore images_;
   PodNetwork network_;
 };
@@ -769,7 +789,9 @@ plugin::Result<std::unique_ptr<rt::Runtime>> make_runc_runtime(RuncOptions optio
     version = v->out.substr(at + 8);
     version = version.substr(0, version.find_first_of(" \n"));
   }
-  return std::unique_ptr<rt::Runtime>(std::make_unique<RuncRuntime>(std::move(options), logger, binary, version));
+  bool hide_cgroup2 = fs::path(binary).filename() == "crun" && cgroup2_has_controllers();
+  return std::unique_ptr<rt::Runtime>(
+      std::make_unique<RuncRuntime>(std::move(options), logger, binary, version, hide_cgroup2));
 }
 
 plugin::Result<std::unique_ptr<rt::Runtime>> make_runtime(const plugin::PluginContext& context) {

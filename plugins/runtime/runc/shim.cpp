@@ -1,8 +1,9 @@
 // skiff-runc-shim: the per-container monitor. runc keeps no exit codes and a detached container has
 // no parent that waits for it, so the plugin starts every container through this small program:
 //
-//   skiff-runc-shim <runc> <runc root> <container id> <bundle> <log file> <state dir>
+//   skiff-runc-shim <runc> <runc root> <container id> <bundle> <log file> <state dir> [--hide-cgroup2]
 //
+// (--hide-cgroup2: run crun without /sys/fs/cgroup/unified in its view; see subprocess.hpp.)
 // It detaches (the plugin's child exits at once, so a restarted agent loses nothing), becomes a
 // child subreaper, runs `runc run --detach` with the container's stdout/stderr on two pipes, and
 // reports "ok" or "error: <runc's words>" on fd 3 (the plugin waits for that line). Then it writes
@@ -27,6 +28,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "subprocess.hpp"
 
 namespace {
 
@@ -97,8 +100,10 @@ void report(int sync_fd, const std::string& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
-    std::fprintf(stderr, "usage: %s <runc> <runc root> <container id> <bundle> <log file> <state dir>\n", argv[0]);
+  const bool hide_cgroup2 = argc == 8 && std::string(argv[7]) == "--hide-cgroup2";
+  if (argc != 7 && !hide_cgroup2) {
+    std::fprintf(stderr, "usage: %s <runc> <runc root> <container id> <bundle> <log file> <state dir> [--hide-cgroup2]\n",
+                 argv[0]);
     return 2;
   }
   const std::string runc = argv[1], root = argv[2], id = argv[3], bundle = argv[4], log_path = argv[5],
@@ -131,6 +136,10 @@ int main(int argc, char** argv) {
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
     ::close(sync_fd);
+    if (hide_cgroup2 && !skiff::plugins::runtime::runc::hide_cgroup2_in_child()) {
+      std::fprintf(stderr, "hide /sys/fs/cgroup/unified from %s: %s\n", runc.c_str(), std::strerror(errno));
+      ::_exit(127);
+    }
     ::execl(runc.c_str(), runc.c_str(), "--root", root.c_str(), "run", "--detach", "--pid-file", pid_file.c_str(),
             "--bundle", bundle.c_str(), id.c_str(), static_cast<char*>(nullptr));
     std::fprintf(stderr, "exec %s: %s\n", runc.c_str(), std::strerror(errno));

@@ -5,10 +5,12 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <filesystem>
 
 extern char** environ;
@@ -78,7 +80,7 @@ plugin::Result<RunResult> run(const std::vector<std::string>& argv_in, const Run
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) {
+    if ((netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) || (options.hide_cgroup2 && !hide_cgroup2_in_child())) {
       int e = errno;
       (void)!::write(exec_err[1], &e, sizeof e);
       ::_exit(127);
@@ -164,6 +166,19 @@ plugin::Result<RunResult> run(const std::vector<std::string>& argv_in, const Run
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
   return result;
+}
+
+bool hide_cgroup2_in_child() noexcept {
+  // Slave, not private: mounts the daemon makes later still reach this process's view.
+  if (::unshare(CLONE_NEWNS) != 0) return false;
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return false;
+  return ::umount2("/sys/fs/cgroup/unified", MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT;
+}
+
+bool cgroup2_has_controllers() {
+  std::ifstream in("/sys/fs/cgroup/unified/cgroup.controllers");
+  std::string first;
+  return static_cast<bool>(in >> first);
 }
 
 }  // namespace skiff::plugins::runtime::runc
