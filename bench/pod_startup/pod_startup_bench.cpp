@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
     if (t >= 0) bursts.push_back(t);
   for (const auto& s : burst_sandboxes)
     if (!s.empty()) (void)r.remove_sandbox(s);
-  for (const char* h : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd"}) {
+  for (const char* h : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified"}) {
     std::error_code ec;
     fs::remove(fs::path("/sys/fs/cgroup") / h / o.cgroup_parent.substr(1), ec);
   }

@@ -45,7 +45,7 @@ struct LeftoverCleanup {
     if (!r) return;
     if (auto sandboxes = (*r)->list_sandboxes())
       for (const auto& s : *sandboxes) (void)(*r)->remove_sandbox(s.id);
-    for (const char* h : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd"}) {
+    for (const char* h : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified"}) {
       std::error_code ec;
       fs::remove(fs::path("/sys/fs/cgroup") / h / options.cgroup_parent.substr(1), ec);
     }
