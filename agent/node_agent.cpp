@@ -184,7 +184,26 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
   // Starts instance `attempt` of `spec` and reports what the runtime then says of it.
   auto start_instance = [&](ContainerView& view, const Json& spec, std::uint32_t attempt) -> bool {
     std::string image = spec.value("image", "");
-    auto pulled = runtime_.pull_image(image);
+    // imagePullPolicy as the kubelet reads it (the API server defaults it): IfNotPresent and Never
+    // use an image already on the node; Never never pulls.
+    const std::string policy = spec.value("imagePullPolicy", "IfNotPresent");
+    plugin::Result<rt::ImageInfo> pulled = plugin::not_found("image " + image + " is not on the node");
+    if (policy != "Always") {
+      auto present = runtime_.image_status(image);
+      if (present && *present) pulled = **present;
+    }
+    if (!pulled && policy == "Never") {
+      view.waiting_reason = "ErrImageNeverPull";
+      view.waiting_message = "Container image \"" + image + "\" is not present with pull policy of Never";
+      event("Warning", "ErrImageNeverPull", view.waiting_message);
+      requeue(restart_backoff_ms(attempt + 1));
+      return false;
+    }
+    if (!pulled) {
+      event("Normal", "Pulling", "Pulling image \"" + image + "\"");
+      pulled = runtime_.pull_image(image);
+      if (pulled) event("Normal", "Pulled", "Successfully pulled image \"" + image + "\"");
+    }
     if (!pulled) {
       view.waiting_reason = "ErrImagePull";
       view.waiting_message = pulled.status().message();

@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # packages (packaging/) and their test (tests/packaging/)
   dpkg-dev fakeroot lintian rpm help2man file python3 systemd
+  # the runc runtime: OCI runtimes, pod networking, layer unpacking, test images, a local registry
+  runc crun containernetworking-plugins iproute2 iptables libarchive-dev busybox-static docker-registry
 )
 
 missing=()

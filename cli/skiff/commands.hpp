@@ -21,5 +21,6 @@ int cmd_delete(Context& ctx, const Args& args);    // cmd_delete.cpp
 int cmd_logs(Context& ctx, const Args& args);      // cmd_logs.cpp
 int cmd_scale(Context& ctx, const Args& args);     // cmd_rollout.cpp
 int cmd_rollout(Context& ctx, const Args& args);   // cmd_rollout.cpp
+int cmd_image(Context& ctx, const Args& args);     // cmd_image.cpp: the node's OCI image store
 
 }  // namespace skiff::cli

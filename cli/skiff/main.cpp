@@ -29,6 +29,7 @@ const std::vector<CommandEntry>& command_table() {
       {"scale", "Set a workload's number of replicas", skiff::cli::cmd_scale},
       {"rollout", "status | history | undo | restart of a deployment", skiff::cli::cmd_rollout},
       {"cluster", "status: the health of each component of the cluster", skiff::cli::cmd_cluster},
+      {"image", "import | ls | rm: the node's OCI image store (what the runc runtime runs)", skiff::cli::cmd_image},
       {"plugins", "The loaded plugins per role, with version and ABI", skiff::cli::cmd_plugins},
       {"version", "skiff's version and plugin ABI", skiff::cli::cmd_version},
   };

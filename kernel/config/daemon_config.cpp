@@ -43,7 +43,7 @@ constexpr std::string_view kUsage =
     "'-' becomes '_', upper case). Precedence: flags > environment > file > defaults.\n";
 
 std::string kernel_default(std::string_view key, const std::filesystem::path& exe) {
-  if (key == "data-dir") return "/var/lib/skiff";
+  if (key == "data-dir") return std::string(kDefaultDataDir);
   if (key == "listen") return "127.0.0.1:6443";
   if (key == "plugin-dir") return default_plugin_dir(exe).string();
   if (key == "log-level") return "info";

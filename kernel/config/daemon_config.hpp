@@ -29,6 +29,9 @@
 
 namespace skiff::kernel {
 
+// skiffd's data-dir default; the skiff CLI's local commands (image import) use the same one.
+inline constexpr std::string_view kDefaultDataDir = "/var/lib/skiff";
+
 // Where a value came from (for --print-config and for error messages).
 struct ConfigOrigin {
   enum class Kind : std::uint8_t { kDefault, kFile, kEnv, kFlag };

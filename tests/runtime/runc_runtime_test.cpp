@@ -1,0 +1,450 @@
+// The runc runtime plugin against the real runc (and crun) binary, the real CNI plugins and real
+// cgroups. The node's data plane is a network namespace this test creates (no route out, only lo
+// and the pod bridge), so pod traffic can never reach the machine's real interfaces; HTTP to a pod
+// is sent from inside that namespace. Needs root; fails with a clear message without it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "image_store.hpp"
+#include "oci_archive.hpp"
+#include "runc_runtime.hpp"
+#include "tests/support/oci_test_image.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace skiff::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace rt = plugin::runtime;
+namespace runc = plugins::runtime::runc;
+namespace oci = plugins::runtime::oci;
+
+constexpr const char* kImage = "skiff.test/busybox:1";
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// What the machine must have for these tests (CI installs it through scripts/install-deps.sh).
+std::string missing_prerequisite() {
+  if (::geteuid() != 0) return "these tests need root (runc, network namespaces, mounts, cgroups)";
+  for (const char* p : {"/usr/sbin/runc", "/usr/bin/crun", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local",
+                        "/usr/lib/cni/loopback", "/usr/lib/cni/portmap", "/bin/busybox", "/usr/sbin/ip"})
+    if (::access(p, X_OK) != 0) return std::string(p) + " is missing (run scripts/install-deps.sh)";
+  return {};
+}
+
+class RuncRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string missing = missing_prerequisite();
+    ASSERT_TRUE(missing.empty()) << missing;
+    static std::atomic<int> counter{0};
+    netns_ = "skiff-rt-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    cgroup_parent_ = "/skiff-test-" + netns_;
+    auto added = run_process({"ip", "netns", "add", netns_});
+    ASSERT_EQ(added.exit_code, 0) << added.err;
+    netns_made_ = true;
+    ASSERT_EQ(run_process({"ip", "-n", netns_, "link", "set", "lo", "up"}).exit_code, 0);
+
+    TestImage image;
+    image.layers.push_back(busybox_layer("hello from a skiff pod\n"));
+    image.cmd = {"/bin/httpd", "-f", "-p", "80", "-h", "/www"};
+    image.ref_name = kImage;
+    write_oci_archive(dir_.path() / "busybox.tar", image);
+    oci::ImageStore store(dir_.path() / "images");
+    auto imported = oci::import_archive(store, dir_.path() / "busybox.tar");
+    ASSERT_TRUE(imported) << imported.status().message();
+    image_id_ = (*imported)[0].config_digest;
+    runtime_ = make("runc");
+    ASSERT_TRUE(runtime_);
+  }
+
+  void TearDown() override {
+    // Whatever a failed test left running goes, then the namespace and the test's cgroup parent.
+    if (runtime_)
+      if (auto sandboxes = runtime_->list_sandboxes())
+        for (const auto& s : *sandboxes) (void)runtime_->remove_sandbox(s.id);
+    if (netns_made_) run_process({"ip", "netns", "del", netns_});
+    for (const char* h : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified"}) {
+      std::error_code ec;
+      fs::remove(fs::path("/sys/fs/cgroup") / h / cgroup_parent_.substr(1), ec);
+    }
+  }
+
+  runc::RuncOptions options(const std::string& binary) {
+    runc::RuncOptions o;
+    o.binary = binary;
+    o.state_dir = (dir_.path() / "state").string();
+    o.image_dir = (dir_.path() / "images").string();
+    o.shim = SKIFF_TEST_PLUGIN_DIR "/skiff-runc-shim";
+    o.node_netns = "/run/netns/" + netns_;
+    o.pod_cidr = "10.199.0.0/24";
+    o.bridge = "skiffrt0";
+    o.sandbox_stop_grace_seconds = 1;
+    o.cgroup_parent = cgroup_parent_;
+    return o;
+  }
+
+  std::unique_ptr<rt::Runtime> make(const std::string& binary) {
+    auto r = runc::make_runc_runtime(options(binary));
+    EXPECT_TRUE(r) << r.status().message();
+    return r ? std::move(*r) : nullptr;
+  }
+
+  rt::SandboxConfig sandbox(const std::string& name) {
+    rt::SandboxConfig s;
+    s.pod = {"default", name, "uid-" + name, 0};
+    s.hostname = name;
+    s.log_directory = (dir_.path() / "logs" / name).string();
+    return s;
+  }
+
+  static rt::ContainerConfig container(const std::string& name, std::vector<std::string> command = {}) {
+    rt::ContainerConfig c;
+    c.name = name;
+    c.image = kImage;
+    c.command = std::move(command);
+    c.log_path = name + "/0.log";
+    return c;
+  }
+
+  // Runs a container to its start; the container id.
+  std::string start(rt::Runtime& r, const std::string& sandbox_id, const rt::SandboxConfig& sb,
+                    const rt::ContainerConfig& c) {
+    auto id = r.create_container(sandbox_id, c, sb);
+    EXPECT_TRUE(id) << id.status().message();
+    if (!id) return {};
+    auto started = r.start_container(*id);
+    EXPECT_TRUE(started) << started.message();
+    return *id;
+  }
+
+  rt::ContainerStatus wait_exited(rt::Runtime& r, const std::string& id) {
+    rt::ContainerStatus last;
+    EXPECT_TRUE(eventually(
+        [&] {
+          auto s = r.container_status(id);
+          if (s) last = *s;
+          return s && s->state == rt::ContainerState::kExited;
+        },
+        std::chrono::seconds(20)))
+        << "container " << id << " did not exit";
+    return last;
+  }
+
+  ProcessResult in_node(std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"ip", "netns", "exec", netns_});
+    return run_process(argv, {}, std::chrono::seconds(20));
+  }
+
+  std::string wget(const std::string& url) {
+    // No -T: Debian's busybox-static 1.35 wget segfaults with it; run_process's 20 s limit bounds the call.
+    auto r = in_node({"/bin/busybox", "wget", "-q", "-O", "-", url});
+    return r.exit_code == 0 ? r.out : "wget failed: " + r.err;
+  }
+
+  // No trace of these containers and sandboxes: processes, mounts, cgroups, network namespaces, veths.
+  void expect_nothing_left(const std::vector<long>& pids, const std::vector<std::string>& container_ids) {
+    for (long pid : pids) EXPECT_FALSE(fs::exists("/proc/" + std::to_string(pid))) << "process " << pid << " lives on";
+    // No shim (its command line names the state dir) and no container process left.
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      std::string cmdline = read_all(entry.path() / "cmdline");
+      EXPECT_EQ(cmdline.find(dir_.str()), std::string::npos) << "process " << entry.path().filename() << " lives on";
+    }
+    std::string mounts = read_all("/proc/self/mountinfo");
+    EXPECT_EQ(mounts.find(dir_.str()), std::string::npos) << "a mount under " << dir_.str() << " is left";
+    for (const auto& id : container_ids)
+      for (const char* h : {"memory", "cpu", "pids", "devices", "freezer"})
+        EXPECT_FALSE(fs::exists(fs::path("/sys/fs/cgroup") / h / cgroup_parent_.substr(1) / id))
+            << "cgroup " << h << cgroup_parent_ << "/" << id << " is left";
+    EXPECT_TRUE(fs::is_empty(dir_.path() / "state/sandboxes"));
+    EXPECT_TRUE(fs::is_empty(dir_.path() / "state/containers"));
+    auto veths = run_process({"ip", "-n", netns_, "-o", "link", "show", "type", "veth"});
+    EXPECT_EQ(veths.exit_code, 0);
+    EXPECT_EQ(veths.out, "") << "veths left in the node namespace";
+  }
+
+  long pid_of(const std::string& container_id, const char* file) {
+    std::ifstream in(dir_.path() / "state/containers" / container_id / file);
+    long pid = 0;
+    in >> pid;
+    return pid;
+  }
+
+  TempDir dir_{"skiff-runc"};
+  std::string netns_, cgroup_parent_, image_id_;
+  bool netns_made_ = false;
+  std::unique_ptr<rt::Runtime> runtime_;
+};
+
+TEST_F(RuncRuntimeTest, APodServesHttpToTheNodeAndLeavesNothingBehind) {
+  auto sb = sandbox("web");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  auto status = runtime_->sandbox_status(*sandbox_id);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->state, rt::SandboxState::kReady);
+  EXPECT_TRUE(status->ip.starts_with("10.199.0.")) << status->ip;
+  EXPECT_EQ(status->pod.name, "web");
+
+  rt::ContainerConfig c = container("httpd");  // the image's cmd: httpd -f -p 80 -h /www
+  c.image = image_id_;                         // the agent passes the id it pulled
+  std::string id = start(*runtime_, *sandbox_id, sb, c);
+  ASSERT_FALSE(id.empty());
+  auto running = runtime_->container_status(id);
+  ASSERT_TRUE(running);
+  EXPECT_EQ(running->state, rt::ContainerState::kRunning);
+  EXPECT_EQ(running->image_id, image_id_);
+  EXPECT_EQ(running->image, kImage);
+  EXPECT_GT(running->started_at_ms, 0);
+
+  std::string body;
+  EXPECT_TRUE(eventually([&] { return (body = wget("http://" + status->ip + "/")) == "hello from a skiff pod\n"; },
+                         std::chrono::seconds(10)))
+      << body;
+  // The pod's hostname and /etc/hosts come from the sandbox.
+  auto hostname = runtime_->exec_sync(id, {"hostname"}, 10);
+  ASSERT_TRUE(hostname) << hostname.status().message();
+  EXPECT_EQ(hostname->stdout_data, "web\n");
+
+  long shim = pid_of(id, "shim.pid"), init = pid_of(id, "container.pid");
+  EXPECT_GT(shim, 0);
+  EXPECT_GT(init, 0);
+  // httpd is PID 1 of its namespace and has no SIGTERM handler: the grace passes, SIGKILL ends it.
+  auto began = std::chrono::steady_clock::now();
+  ASSERT_TRUE(runtime_->stop_container(id, 1));
+  EXPECT_GE(std::chrono::steady_clock::now() - began, std::chrono::milliseconds(900));
+  auto stopped = runtime_->container_status(id);
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(stopped->state, rt::ContainerState::kExited);
+  EXPECT_EQ(stopped->exit_code, 137);
+  EXPECT_EQ(stopped->reason, "Error");
+
+  ASSERT_TRUE(runtime_->stop_sandbox(*sandbox_id));
+  EXPECT_EQ(runtime_->sandbox_status(*sandbox_id)->state, rt::SandboxState::kNotReady);
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  EXPECT_FALSE(runtime_->sandbox_status(*sandbox_id));
+  expect_nothing_left({shim, init}, {id});
+}
+
+TEST_F(RuncRuntimeTest, ExitCodesAreReportedAndLogsWrittenInTheCriFormat) {
+  auto sb = sandbox("job");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  rt::ContainerConfig c = container("main", {"/bin/sh", "-c", "echo out $GREETING; echo err >&2; exit 3"});
+  c.env = {{"GREETING", "hi"}};
+  std::string failing = start(*runtime_, *sandbox_id, sb, c);
+  auto exited = wait_exited(*runtime_, failing);
+  EXPECT_EQ(exited.exit_code, 3);
+  EXPECT_EQ(exited.reason, "Error");
+  EXPECT_GE(exited.finished_at_ms, exited.started_at_ms);
+  EXPECT_EQ(exited.log_path, (dir_.path() / "logs/job/main/0.log").string());
+  std::string log = read_all(exited.log_path);
+  std::regex line(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) F (.*))");
+  std::istringstream lines(log);
+  std::string l;
+  std::vector<std::string> seen;
+  while (std::getline(lines, l)) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(l, m, line)) << "not a CRI log line: " << l;
+    seen.push_back(m[1].str() + ":" + m[2].str());
+  }
+  std::sort(seen.begin(), seen.end());  // the two streams may interleave either way
+  EXPECT_EQ(seen, (std::vector<std::string>{"stderr:err", "stdout:out hi"}));
+
+  rt::ContainerConfig ok = container("done", {"/bin/true"});
+  std::string completed = start(*runtime_, *sandbox_id, sb, ok);
+  auto done = wait_exited(*runtime_, completed);
+  EXPECT_EQ(done.exit_code, 0);
+  EXPECT_EQ(done.reason, "Completed");
+
+  auto listed = runtime_->list_containers(*sandbox_id);
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->size(), 2u);
+  // Stopping an exited container is a no-op; exec into it is refused.
+  EXPECT_TRUE(runtime_->stop_container(failing, 1));
+  EXPECT_FALSE(runtime_->exec_sync(failing, {"true"}, 5));
+  ASSERT_TRUE(runtime_->remove_container(failing));
+  EXPECT_FALSE(runtime_->container_status(failing));
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  expect_nothing_left({}, {failing, completed});
+}
+
+TEST_F(RuncRuntimeTest, ExecSyncReturnsOutputAndExitCodeAndStopHonoursSigterm) {
+  auto sb = sandbox("exec");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  // A shell that ends on SIGTERM by itself: stop must not wait for the grace.
+  auto c = container("sh", {"/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"});
+  std::string id = start(*runtime_, *sandbox_id, sb, c);
+  auto r = runtime_->exec_sync(id, {"/bin/sh", "-c", "echo -n to-out; echo -n to-err >&2; exit 4"}, 10);
+  ASSERT_TRUE(r) << r.status().message();
+  EXPECT_EQ(r->exit_code, 4);
+  EXPECT_EQ(r->stdout_data, "to-out");
+  EXPECT_EQ(r->stderr_data, "to-err");
+  auto timed_out = runtime_->exec_sync(id, {"/bin/sleep", "30"}, 1);
+  EXPECT_FALSE(timed_out);
+
+  std::string streamed;
+  rt::ExecStreams streams;
+  bool fed = false;
+  streams.read_stdin = [&](std::string& chunk) {
+    if (fed) return false;
+    chunk = "piped\n";
+    fed = true;
+    return true;
+  };
+  streams.on_output = [&](int stream, std::string_view data) { streamed += std::to_string(stream) + std::string(data); };
+  auto code = runtime_->exec(id, {"/bin/cat"}, streams);
+  ASSERT_TRUE(code) << code.status().message();
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(streamed, "1piped\n");
+
+  auto began = std::chrono::steady_clock::now();
+  ASSERT_TRUE(runtime_->stop_container(id, 20));
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(10));
+  auto stopped = runtime_->container_status(id);
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(stopped->exit_code, 0);
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  expect_nothing_left({}, {id});
+}
+
+TEST_F(RuncRuntimeTest, AContainerThatCannotStartHasExitedWithStartError) {
+  auto sb = sandbox("broken");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  auto id = runtime_->create_container(*sandbox_id, container("nope", {"/no/such/binary"}), sb);
+  ASSERT_TRUE(id) << id.status().message();
+  auto started = runtime_->start_container(*id);
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.message().find("/no/such/binary"), std::string::npos) << started.message();
+  auto s = runtime_->container_status(*id);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->state, rt::ContainerState::kExited);
+  EXPECT_EQ(s->exit_code, 128);
+  EXPECT_EQ(s->reason, "StartError");
+
+  // An image that is not on the node, and a command the image does not give: clear errors.
+  auto unknown = runtime_->create_container(*sandbox_id, [] {
+    auto c = container("x");
+    c.image = "skiff.test/absent:1";
+    return c;
+  }(), sb);
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.status().message().find("skiff.test/absent:1"), std::string::npos);
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  expect_nothing_left({}, {*id});
+}
+
+TEST_F(RuncRuntimeTest, ARestartedRuntimeAdoptsWhatIsRunning) {
+  auto sb = sandbox("adopt");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  std::string id = start(*runtime_, *sandbox_id, sb, container("httpd"));
+  std::string ip = runtime_->sandbox_status(*sandbox_id)->ip;
+  runtime_.reset();  // the agent goes away; the shim and the container do not
+
+  runtime_ = make("runc");
+  ASSERT_TRUE(runtime_);
+  auto sandboxes = runtime_->list_sandboxes();
+  ASSERT_TRUE(sandboxes);
+  ASSERT_EQ(sandboxes->size(), 1u);
+  EXPECT_EQ((*sandboxes)[0].id, *sandbox_id);
+  EXPECT_EQ((*sandboxes)[0].pod.uid, "uid-adopt");
+  EXPECT_EQ((*sandboxes)[0].ip, ip);
+  EXPECT_EQ((*sandboxes)[0].state, rt::SandboxState::kReady);
+  auto containers = runtime_->list_containers("");
+  ASSERT_TRUE(containers);
+  ASSERT_EQ(containers->size(), 1u);
+  EXPECT_EQ((*containers)[0].id, id);
+  EXPECT_EQ((*containers)[0].state, rt::ContainerState::kRunning);
+  EXPECT_EQ(wget("http://" + ip + "/"), "hello from a skiff pod\n");
+  // The exit code of a container started by the earlier instance is still captured.
+  ASSERT_TRUE(runtime_->stop_container(id, 0));
+  EXPECT_EQ(runtime_->container_status(id)->exit_code, 137);
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  expect_nothing_left({}, {id});
+}
+
+TEST_F(RuncRuntimeTest, ResourcesBecomeCgroupLimits) {
+  auto sb = sandbox("limits");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  auto c = container("limited", {"/bin/sleep", "60"});
+  c.resources.memory_limit_bytes = 64 << 20;
+  c.resources.cpu_millis = 250;
+  c.resources.cpu_limit_millis = 500;
+  std::string id = start(*runtime_, *sandbox_id, sb, c);
+  fs::path cg = cgroup_parent_.substr(1) + "/" + id;
+  EXPECT_EQ(read_all("/sys/fs/cgroup/memory" / cg / "memory.limit_in_bytes"), std::to_string(64 << 20) + "\n");
+  EXPECT_EQ(read_all("/sys/fs/cgroup/cpu" / cg / "cpu.shares"), "256\n");
+  EXPECT_EQ(read_all("/sys/fs/cgroup/cpu" / cg / "cpu.cfs_quota_us"), "50000\n");
+  auto stats = runtime_->container_stats(id);
+  ASSERT_TRUE(stats) << stats.status().message();
+  EXPECT_GT(stats->memory_working_set_bytes, 0u);
+  EXPECT_GT(stats->cpu_usage_nanos, 0u);
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  expect_nothing_left({}, {id});
+}
+
+TEST_F(RuncRuntimeTest, AHostPortIsPublishedThroughPortmap) {
+  auto sb = sandbox("published");
+  sb.port_mappings.push_back({"TCP", 80, 8080, ""});
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  std::string id = start(*runtime_, *sandbox_id, sb, container("httpd"));
+  // The node's own address on the pod network (the bridge's gateway), port 8080 → the pod's 80.
+  std::string body;
+  EXPECT_TRUE(eventually([&] { return (body = wget("http://10.199.0.1:8080/")) == "hello from a skiff pod\n"; },
+                         std::chrono::seconds(10)))
+      << body;
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  auto rules = in_node({"iptables-save", "-t", "nat"});
+  EXPECT_EQ(rules.out.find("8080"), std::string::npos) << "portmap rules left:\n" << rules.out;
+  expect_nothing_left({}, {id});
+}
+
+TEST_F(RuncRuntimeTest, CrunRunsThroughTheSamePlugin) {
+  runtime_ = make("crun");
+  ASSERT_TRUE(runtime_);
+  EXPECT_FALSE(runtime_->version().empty());
+  auto sb = sandbox("crun");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  std::string id = start(*runtime_, *sandbox_id, sb, container("httpd"));
+  std::string ip = runtime_->sandbox_status(*sandbox_id)->ip;
+  std::string body;
+  EXPECT_TRUE(eventually([&] { return (body = wget("http://" + ip + "/")) == "hello from a skiff pod\n"; },
+                         std::chrono::seconds(10)))
+      << body;
+  auto exited = start(*runtime_, *sandbox_id, sb, container("exit", {"/bin/sh", "-c", "exit 7"}));
+  EXPECT_EQ(wait_exited(*runtime_, exited).exit_code, 7);
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  expect_nothing_left({}, {id, exited});
+}
+
+TEST_F(RuncRuntimeTest, BadOptionsAreRefusedNamingTheKey) {
+  auto o = options("no-such-runtime-binary");
+  auto r = runc::make_runc_runtime(o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.status().message().find("runtime.runc.binary"), std::string::npos);
+  o = options("runc");
+  o.cni_plugin_dir = "/nonexistent";
+  r = runc::make_runc_runtime(o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.status().message().find("cni-plugin-dir"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skiff::testing
