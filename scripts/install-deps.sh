@@ -10,6 +10,8 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libcereal-dev
   libnng-dev libmbedtls-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # service proxy modes and their tests/benchmarks (tests/conformance/proxy, bench/proxy)
+  iproute2 iptables nftables ipvsadm wrk busybox-static
 )
 
 missing=()

@@ -32,6 +32,10 @@ struct HandlerOptions {
   std::vector<HealthCheck> ready_checks;  // besides "ping" and "store", which are built in
   // Non-Kubernetes endpoints the daemon adds under /skiff/v1/ ("plugins" → GET /skiff/v1/plugins).
   std::map<std::string, std::function<HttpResponse(const HttpRequest&)>> skiff_endpoints;
+  // Where Services get their clusterIP and nodePorts (kube-apiserver's --service-cluster-ip-range and
+  // --service-node-port-range); the daemon's config checks them, an unparsable value falls back to these.
+  std::string service_cluster_ip_range = "10.96.0.0/12";
+  std::string service_node_port_range = "30000-32767";
 };
 
 class ApiHandler final : public Handler {
