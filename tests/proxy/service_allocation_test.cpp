@@ -50,6 +50,7 @@ TEST_F(ServiceAllocation, EveryServiceGetsADistinctClusterIpInTheRange) {
     auto r = create(api(), svc("s" + std::to_string(i), json::object()));
     ASSERT_EQ(r.status, 201) << r.body;
     json spec = json::parse(r.body)["spec"];
+    ASSERT_TRUE(spec.contains("clusterIP")) << r.body;
     std::string ip = spec["clusterIP"];
     EXPECT_EQ(spec["clusterIPs"], json::array({ip}));
     auto parsed = kernel::api::parse_ipv4(ip);

@@ -26,6 +26,7 @@ namespace skiff::testing {
 class NetnsLab {
  public:
   static constexpr const char* kNodeIp = "10.244.0.1";  // the node's address towards pod 0
+  static constexpr const char* kServiceCidr = "10.96.0.0/12";  // routed into a dummy link on the node
 
   explicit NetnsLab(int pods, std::string tag = "px") {
     prefix_ = "sk" + tag + std::to_string(::getpid() % 100000) + "-" + std::to_string(counter()++);
@@ -36,6 +37,13 @@ class NetnsLab {
       in_node({"ip", "link", "set", "lo", "up"});
       // Pods reach services through the node: it forwards between them (its own namespace only).
       in_node({"sysctl", "-q", "-w", "net.ipv4.ip_forward=1"});
+      // The node's own connections to a service address need a route before the nat OUTPUT hook
+      // can translate them (a real node has its default route for that). A dummy link is that
+      // route here: a veth whose peer stays down (this kernel has no dummy links), so whatever is
+      // not translated is dropped on it and goes nowhere.
+      in_node({"ip", "link", "add", "svc0", "type", "veth", "peer", "name", "svc0-void"});
+      in_node({"ip", "link", "set", "svc0", "up"});
+      in_node({"ip", "route", "add", kServiceCidr, "dev", "svc0"});
       for (int i = 0; i < pods; ++i) add_pod(i);
     } catch (...) {
       teardown();

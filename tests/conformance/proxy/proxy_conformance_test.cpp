@@ -283,7 +283,7 @@ TEST_P(ProxyConformance, CleanupRemovesEverything) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ProxyConformance, ::testing::Values("iptables", "nftables", "userspace"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& mode) { return mode.param; });
 
 }  // namespace
 }  // namespace skiff::testing
