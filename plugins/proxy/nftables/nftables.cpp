@@ -39,7 +39,7 @@ NftObjects render_objects(const ProxyState& state, const NftablesOptions& option
     return o.lines;
   };
   chain("nat-prerouting", "{ type nat hook prerouting priority dstnat; policy accept; }") = {"jump services"};
-  chain("nat-output", "{ type nat hook output priority dstnat; policy accept; }") = {"jump services"};
+  chain("nat-output", "{ type nat hook output priority -100; policy accept; }") = {"jump services"};
   chain("nat-postrouting", "{ type nat hook postrouting priority srcnat; policy accept; }") = {
       "meta mark & " + mark + " == " + mark + " masquerade fully-random"};
   const std::string reject_services = "ct state new ip daddr . meta l4proto . th dport @no-endpoint-services reject";
