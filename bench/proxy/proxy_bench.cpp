@@ -61,10 +61,16 @@ void BM_FullSync(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     auto proxy = skiff::testing::make_mode(mode, ctx);
-    if (!proxy->start() || !proxy->cleanup()) state.SkipWithError("cannot start the mode");
+    if (!proxy->start() || !proxy->cleanup()) {
+      state.SkipWithError("cannot start the mode");
+      break;  // the library allows no timing calls after an error
+    }
     state.ResumeTiming();
     auto r = proxy->sync(desired);
-    if (!r) state.SkipWithError(r.status().message().substr(0, 300).c_str());
+    if (!r) {
+      state.SkipWithError(r.status().message().substr(0, 300).c_str());
+      break;
+    }
     state.PauseTiming();
     state.counters["rules"] = static_cast<double>(r ? r->rules : 0);
     (void)proxy->cleanup();
@@ -87,7 +93,10 @@ void BM_OneEndpointChange(benchmark::State& state) {
   std::size_t generation = 0;
   for (auto _ : state) {
     auto r = proxy->sync(states[++generation % 2]);
-    if (!r) state.SkipWithError(r.status().message().substr(0, 300).c_str());
+    if (!r) {
+      state.SkipWithError(r.status().message().substr(0, 300).c_str());
+      break;
+    }
   }
   (void)proxy->cleanup();
 }
