@@ -52,17 +52,19 @@ class ProxyComponent final : public kernel::Component {
     if (chosen == nullptr)
       return plugin::invalid("proxy.mode: no proxy plugin named '" + mode + "' (loaded: " +
                              (known.empty() ? "none" : known) + ")");
-    // What another mode installed on an earlier run goes first.
+    auto made = daemon_.plugins().create<plugin::proxy::Proxy>(mode, daemon_.plugin_context(*chosen));
+    if (!made) return made.status().with_context("proxy.mode " + mode);
+    proxy_ = std::move(*made);
+    // Started before anything is removed: a mode that cannot run here leaves the node's rules alone.
+    if (auto st = proxy_->start(); !st) return st.with_context("proxy.mode " + mode);
+    // What another mode installed on an earlier run goes before the first sync. The modes own
+    // disjoint things (KUBE-* chains, the skiff-proxy nft table, lo:skiffproxy addresses, kube-ipvs0).
     for (const auto& e : exports) {
       if (e.name == mode) continue;
       auto other = daemon_.plugins().create<plugin::proxy::Proxy>(e.name, daemon_.plugin_context(e));
       plugin::Status st = other ? (*other)->cleanup() : other.status();
       if (!st) daemon_.logger().warn("proxy: could not clean up after mode " + e.name, {{"error", st.message()}});
     }
-    auto made = daemon_.plugins().create<plugin::proxy::Proxy>(mode, daemon_.plugin_context(*chosen));
-    if (!made) return made.status().with_context("proxy.mode " + mode);
-    proxy_ = std::move(*made);
-    if (auto st = proxy_->start(); !st) return st.with_context("proxy.mode " + mode);
 
     sync_seconds_ = &daemon_.metrics().histogram("skiff_proxy_sync_duration_seconds",
                                                  "Time one proxy sync took (building the state and applying it).");

@@ -1,6 +1,6 @@
 // The service proxy as a skiffd component: `proxy.mode = <proxy plugin>` turns it on (empty or
-// "none": off). At start it removes what the other proxy modes left on this node (so changing
-// proxy.mode and restarting leaves no stale rules), starts the chosen mode, then keeps it in sync
+// "none": off). At start it starts the chosen mode, then removes what the other proxy modes left on
+// this node (so changing proxy.mode and restarting leaves no stale rules), then keeps it in sync
 // with Services and Endpoints: every change asks for a sync, syncs are at least
 // proxy.min-sync-period-ms apart, and each hands the mode the complete desired state.
 #pragma once

@@ -1,5 +1,6 @@
 #include "iptables.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -16,8 +17,9 @@ using plugin::proxy::ServicePort;
 
 constexpr std::string_view kPrefix = "KUBE-";
 
-// Where the mode's chains hang off the built-in ones. Kept outside the restore script (kube-proxy
-// does the same): with --noflush, appending to a built-in chain would add a copy every sync.
+// Where the mode's chains hang off the built-in ones. kube-proxy keeps these outside the restore of
+// its own chains; here they go into the same transaction, but only when the save output read at the
+// first sync shows them missing (with --noflush, an unconditional append would add a copy per sync).
 struct Jump {
   const char* table;
   const char* chain;
@@ -28,18 +30,23 @@ constexpr Jump kJumps[] = {
     {"nat", "PREROUTING", "", "KUBE-SERVICES"},
     {"nat", "OUTPUT", "", "KUBE-SERVICES"},
     {"nat", "POSTROUTING", "", "KUBE-POSTROUTING"},
-    {"filter", "INPUT", "-m conntrack --ctstate NEW", "KUBE-EXTERNAL-SERVICES"},
-    {"filter", "FORWARD", "-m conntrack --ctstate NEW", "KUBE-SERVICES"},
-    {"filter", "OUTPUT", "-m conntrack --ctstate NEW", "KUBE-SERVICES"},
+    {"filter", "INPUT", "-m conntrack --ctstate NEW ", "KUBE-EXTERNAL-SERVICES"},
+    {"filter", "FORWARD", "-m conntrack --ctstate NEW ", "KUBE-SERVICES"},
+    {"filter", "OUTPUT", "-m conntrack --ctstate NEW ", "KUBE-SERVICES"},
 };
+constexpr std::string_view kJumpComment = "skiff proxy";
 
-std::vector<std::string> jump_args(const Jump& j, const char* op, const std::string& iptables) {
-  std::vector<std::string> argv = {iptables, "-w", "5", "-t", j.table, op, j.chain};
-  std::istringstream extra(j.match);
-  for (std::string word; extra >> word;) argv.push_back(word);
-  for (const char* w : {"-m", "comment", "--comment", "skiff proxy", "-j"}) argv.emplace_back(w);
-  argv.emplace_back(j.target);
-  return argv;
+// "-I PREROUTING 1 -m comment --comment \"skiff proxy\" -j KUBE-SERVICES"
+std::string jump_insert(const Jump& j) {
+  return "-I " + std::string(j.chain) + " 1 " + j.match + "-m comment --comment \"" + std::string(kJumpComment) +
+         "\" -j " + j.target;
+}
+
+// Whether an iptables-save rule line is one of the mode's jumps from built-in chain `chain`.
+bool is_jump_line(const std::string& line, std::string_view chain) {
+  return line.starts_with("-A " + std::string(chain) + " ") &&
+         line.find("--comment \"" + std::string(kJumpComment) + "\"") != std::string::npos &&
+         line.find(" -j KUBE-") != std::string::npos;
 }
 
 std::string mark_hex(int bit) {
@@ -62,16 +69,39 @@ std::string sep_chain(const ServicePort& sp, const plugin::proxy::Endpoint& e) {
   return "KUBE-SEP-" + short_hash(sp.id() + "/" + std::string(lower_protocol(sp.protocol)) + "/" + endpoint_address(e));
 }
 
-// Chains of the mode found in `iptables-save -t <table>` output.
-std::set<std::string> owned_chains(const std::string& save_output) {
-  std::set<std::string> out;
+// What the mode has in one table, from `iptables-save -t <table>` output: its chains, and the rule
+// lines in built-in chains that jump to them.
+struct Found {
+  std::set<std::string> chains;
+  std::vector<std::string> jumps;
+};
+Found owned_in(const std::string& save_output) {
+  Found out;
   std::istringstream in(save_output);
   for (std::string line; std::getline(in, line);) {
-    if (line.size() < 2 || line[0] != ':') continue;
-    std::string name = line.substr(1, line.find(' ') - 1);
-    if (name.starts_with(kPrefix)) out.insert(name);
+    if (line.size() > 1 && line[0] == ':') {
+      std::string name = line.substr(1, line.find(' ') - 1);
+      if (name.starts_with(kPrefix)) out.chains.insert(name);
+    } else if (line.starts_with("-A ")) {
+      std::string chain = line.substr(3, line.find(' ', 3) - 3);
+      if (!chain.starts_with(kPrefix) && is_jump_line(line, chain)) out.jumps.push_back(line);
+    }
   }
   return out;
+}
+
+// `extra` lines added to `table`'s section of an iptables-restore script (a section is made when
+// the script has none for that table).
+void add_to_table(std::string& script, const std::string& table, const std::string& extra) {
+  if (extra.empty()) return;
+  const std::string header = "*" + table + "\n";
+  auto at = script.find(header);
+  if (at == std::string::npos) {
+    script += header + extra + "COMMIT\n";
+    return;
+  }
+  auto commit = script.find("COMMIT\n", at);
+  script.insert(commit, extra);
 }
 
 }  // namespace
@@ -179,7 +209,7 @@ class IptablesProxy final : public plugin::proxy::Proxy {
   IptablesProxy(IptablesOptions options, plugin::Logger* logger) : options_(std::move(options)), logger_(logger) {}
 
   plugin::Status start() noexcept override {
-    for (const auto& tool : {options_.restore_command, options_.save_command, options_.iptables_command})
+    for (const auto& tool : {options_.restore_command, options_.save_command})
       if (!have_program(tool))
         return plugin::unavailable("proxy mode iptables needs '" + tool +
                                    "' (Debian package iptables); other modes: nftables, userspace, ipvs");
@@ -195,14 +225,26 @@ class IptablesProxy final : public plugin::proxy::Proxy {
     try {
       std::lock_guard lock(mutex_);
       Tables desired = render_rules(state, options_);
+      std::map<std::string, std::string> hooks;  // table → jump insertions this sync adds
       if (!known_) {
         // First sync (or after a failure): what is in the kernel is unknown, so every chain of ours
-        // found there is treated as stale and rewritten or removed.
+        // found there is treated as stale and rewritten or removed, and missing jumps are added.
         auto found = read_owned();
         if (!found) return found.status();
-        written_ = std::move(*found);
+        written_.clear();
+        for (const auto& [table, f] : *found) {
+          for (const auto& chain : f.chains) written_[table][chain] = {"?"};  // content unknown
+          for (const Jump& j : kJumps) {
+            if (table != j.table) continue;
+            bool present = std::any_of(f.jumps.begin(), f.jumps.end(), [&](const std::string& line) {
+              return line.starts_with("-A " + std::string(j.chain) + " ") && line.ends_with(std::string(" -j ") + j.target);
+            });
+            if (!present) hooks[table] += jump_insert(j) + "\n";
+          }
+        }
       }
       std::string script = restore_script(written_, desired);
+      for (const auto& [table, lines] : hooks) add_to_table(script, table, lines);
       if (!script.empty()) {
         auto r = run_checked({options_.restore_command, "-w", "5", "--noflush"}, script);
         if (!r) {
@@ -211,10 +253,7 @@ class IptablesProxy final : public plugin::proxy::Proxy {
         }
       }
       written_ = std::move(desired);
-      if (!known_) {
-        if (auto st = ensure_jumps(); !st) return st;
-        known_ = true;
-      }
+      known_ = true;
       std::size_t rules = 0;
       for (const auto& [table, chains] : written_)
         for (const auto& [chain, lines] : chains) rules += lines.size();
@@ -225,20 +264,33 @@ class IptablesProxy final : public plugin::proxy::Proxy {
     }
   }
 
+  // One transaction: the jumps from the built-in chains are deleted (by the very lines
+  // iptables-save printed), then every KUBE-* chain is flushed and deleted.
   plugin::Status cleanup() noexcept override {
     try {
       std::lock_guard lock(mutex_);
       known_ = false;
       written_.clear();
-      if (!have_program(options_.iptables_command)) return plugin::Status::ok();  // nothing can be there
-      for (const Jump& j : kJumps)
-        for (int i = 0; i < 16; ++i) {  // a crashed run may have left more than one copy
-          auto r = run_command(jump_args(j, "-D", options_.iptables_command));
-          if (!r || r->exit_code != 0) break;
-        }
+      if (!have_program(options_.save_command) || !have_program(options_.restore_command))
+        return plugin::Status::ok();  // without the tools nothing of ours can be there
       auto found = read_owned();
       if (!found) return found.status();
-      std::string script = restore_script(*found, {});
+      Tables chains;
+      std::map<std::string, std::string> unhook;
+      for (const auto& [table, f] : *found) {
+        for (const auto& chain : f.chains) chains[table][chain] = {"?"};
+        for (const auto& line : f.jumps) unhook[table] += "-D" + line.substr(2) + "\n";
+      }
+      std::string script = restore_script(chains, {});
+      // Deletions of jumps must come before the chains they target go: put them first in each table.
+      for (const auto& [table, lines] : unhook) {
+        const std::string header = "*" + table + "\n";
+        auto at = script.find(header);
+        if (at == std::string::npos)
+          script += header + lines + "COMMIT\n";
+        else
+          script.insert(at + header.size(), lines);
+      }
       if (script.empty()) return plugin::Status::ok();
       auto r = run_checked({options_.restore_command, "-w", "5", "--noflush"}, script);
       return r ? plugin::Status::ok() : r.status().with_context("proxy iptables cleanup");
@@ -248,24 +300,14 @@ class IptablesProxy final : public plugin::proxy::Proxy {
   }
 
  private:
-  plugin::Result<Tables> read_owned() {
-    Tables found;
+  plugin::Result<std::map<std::string, Found>> read_owned() {
+    std::map<std::string, Found> found;
     for (const char* table : {"nat", "filter"}) {
       auto r = run_checked({options_.save_command, "-t", table});
       if (!r) return r.status().with_context("proxy iptables");
-      for (const auto& chain : owned_chains(r->out)) found[table][chain] = {"?"};  // content unknown
+      found[table] = owned_in(r->out);
     }
     return found;
-  }
-
-  plugin::Status ensure_jumps() {
-    for (const Jump& j : kJumps) {
-      auto check = run_command(jump_args(j, "-C", options_.iptables_command));
-      if (check && check->exit_code == 0) continue;
-      auto add = run_checked(jump_args(j, "-I", options_.iptables_command));
-      if (!add) return add.status().with_context("proxy iptables: hooking " + std::string(j.table) + "/" + j.chain);
-    }
-    return plugin::Status::ok();
   }
 
   const IptablesOptions options_;

@@ -23,7 +23,6 @@ struct IptablesOptions {
   int masquerade_bit = 14;  // the packet mark bit that asks KUBE-POSTROUTING to masquerade
   std::string restore_command = "iptables-restore";
   std::string save_command = "iptables-save";
-  std::string iptables_command = "iptables";
 };
 
 // table ("nat", "filter") → chain → its rules (each an "-A CHAIN …" line), for every chain the mode owns.

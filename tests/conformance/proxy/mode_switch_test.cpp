@@ -82,6 +82,9 @@ TEST(ProxyModeSwitch, RestartingWithAnotherModeReplacesTheOldModesRules) {
 TEST(ProxyModeSwitch, IpvsModeFailsAtStartupNamingTheOtherModes) {
   // This machine's kernel has no IP_VS, which is exactly what is checked here.
   ASSERT_NE(::access("/proc/net/ip_vs", F_OK), 0) << "this kernel has IPVS; the test expects one without it";
+  // In a node namespace of its own, so nothing the daemon does to rules can touch this machine's.
+  NetnsLab lab(0, "iv");
+  lab.enter_node();
   Cluster cluster(false, {}, {"--proxy.mode=ipvs"});
   EXPECT_FALSE(cluster.ready());
   EXPECT_TRUE(eventually([&] { return cluster.log_contains("use proxy.mode iptables, nftables or userspace"); },
