@@ -272,6 +272,21 @@ TEST_P(ProxyConformance, PodReachesServiceThroughTheNode) {
   EXPECT_TRUE(out.out.starts_with("pod1") || out.out.starts_with("pod2")) << out.out;
 }
 
+TEST_P(ProxyConformance, ARestartedProxyTakesOverItsRulesWithoutDuplicates) {
+  sync(web({0, 1, 2}));
+  const std::string before = leftovers(GetParam());
+  ASSERT_NE(before, "");
+  // What skiffd does across a restart: a new instance of the mode, whose first sync finds the old
+  // rules in the kernel (the old instance is gone without cleaning up).
+  proxy_.reset();
+  proxy_ = make_mode(GetParam(), context_);
+  auto started = proxy_->start();
+  ASSERT_TRUE(started) << started.message();
+  sync(web({0, 1, 2}));
+  EXPECT_EQ(leftovers(GetParam()), before) << "the second instance's first sync changed or duplicated rules";
+  EXPECT_EQ(spread(kClusterIp, kPort, 5).size(), 5u);
+}
+
 TEST_P(ProxyConformance, CleanupRemovesEverything) {
   sync(web({0, 1, 2}));
   ASSERT_TRUE(tcp_ask(kClusterIp, kPort).ok);
