@@ -14,6 +14,8 @@ packages=(
   dpkg-dev fakeroot lintian rpm help2man file python3 systemd
   # the runc runtime: OCI runtimes, pod networking, layer unpacking, test images, a local registry
   runc crun containernetworking-plugins iproute2 iptables libarchive-dev busybox-static docker-registry
+  # service proxy modes and their tests/benchmarks (tests/conformance/proxy, bench/proxy)
+  nftables ipvsadm wrk
 )
 
 missing=()

@@ -13,6 +13,7 @@
 #include "kernel/plugins/loader.hpp"
 #include "kernel/reconcile/component.hpp"
 #include "kernel/scheduler/component.hpp"
+#include "proxy/component.hpp"
 #include "skiff/plugin/abi.hpp"
 
 namespace {
@@ -51,6 +52,7 @@ int main(int argc, char** argv, char** envp) {
     std::vector<ComponentOption> component_options = skiff::kernel::api::api_server_options();
     for (auto& o : skiff::kernel::scheduler::scheduler_options()) component_options.push_back(std::move(o));
     for (auto& option : skiff::agent::agent_options()) component_options.push_back(std::move(option));
+    for (auto& option : skiff::proxy::proxy_options()) component_options.push_back(std::move(option));
 
     // The loader's logger outlives the daemon, which keeps using the loader.
     StructuredLogger plugin_log("skiffd");
@@ -80,6 +82,7 @@ int main(int argc, char** argv, char** envp) {
     daemon.add_component(skiff::kernel::controllers_component());
     daemon.add_component(skiff::kernel::scheduler::scheduler_component());
     daemon.add_component(skiff::agent::agent_component());
+    daemon.add_component(skiff::proxy::proxy_component());
     int code = daemon.run();
     return code == 0 ? kExitOk : code == kExitConfig ? kExitConfig : kExitRuntime;
   } catch (const std::exception& e) {

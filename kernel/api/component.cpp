@@ -10,6 +10,7 @@
 #include "kernel/api/handler.hpp"
 #include "kernel/api/pki.hpp"
 #include "kernel/api/server.hpp"
+#include "kernel/api/service_allocator.hpp"
 
 namespace skiff::kernel::api {
 namespace {
@@ -55,6 +56,8 @@ class ApiServerComponent final : public Component {
 
     HandlerOptions handler_options{.server_address = listen};
     handler_options.nodes = daemon_.node_directory();
+    handler_options.service_cluster_ip_range = get("api.service-cluster-ip-range", "10.96.0.0/12");
+    handler_options.service_node_port_range = get("api.service-node-port-range", "30000-32767");
     handler_options.skiff_endpoints["plugins"] = [this](const HttpRequest&) { return plugins_response(); };
     handler_ = std::make_unique<ApiHandler>(daemon_.store(), daemon_.metrics(), daemon_.logger(), daemon_.clock(),
                                             std::move(handler_options));
@@ -129,6 +132,18 @@ std::vector<ComponentOption> api_server_options() {
        "Only on a loopback listen address.",
        boolean},
       {"api.workers", "16", "Threads that serve API requests (watch streams do not hold one).", workers},
+      {"api.service-cluster-ip-range", "10.96.0.0/12",
+       "IPv4 CIDR Services' cluster IPs are allocated from (kube-apiserver's --service-cluster-ip-range).",
+       [](std::string_view v) {
+         auto r = parse_ipv4_cidr(v);
+         return r ? std::string() : r.status().message();
+       }},
+      {"api.service-node-port-range", "30000-32767",
+       "Ports NodePort Services are allocated from, as MIN-MAX (kube-apiserver's --service-node-port-range).",
+       [](std::string_view v) {
+         auto r = parse_port_range(v);
+         return r ? std::string() : r.status().message();
+       }},
   };
 }
 

@@ -12,6 +12,7 @@
 #include "kernel/api/patch.hpp"
 #include "kernel/api/protobuf.hpp"
 #include "kernel/api/schema.hpp"
+#include "kernel/api/service_allocator.hpp"
 #include "kernel/api/table.hpp"
 #include "kernel/api/validation.hpp"
 #include "kernel/api/yaml.hpp"
@@ -161,6 +162,8 @@ struct ApiHandler::Impl {
   const ResourceRegistry& registry;
   const ResourceType* namespaces = nullptr;
   const ResourceType* pods = nullptr;
+  const ResourceType* services = nullptr;
+  std::unique_ptr<ServiceAllocator> service_allocator;
   // OpenAPI documents depend only on the (fixed) registry and take tens of ms to build: built once.
   std::mutex openapi_mutex;
   std::map<std::string, std::string> openapi_cache;  // "" = the root, "group/version" otherwise
@@ -169,6 +172,23 @@ struct ApiHandler::Impl {
       : store(s), metrics(m), logger(l), clock(c), options(std::move(o)), registry(s.registry()) {
     namespaces = registry.find("", "v1", "namespaces");
     pods = registry.find("", "v1", "pods");
+    services = registry.find("", "v1", "services");
+    auto cidr = parse_ipv4_cidr(options.service_cluster_ip_range);
+    auto ports = parse_port_range(options.service_node_port_range);
+    service_allocator = std::make_unique<ServiceAllocator>(
+        cidr ? *cidr : *parse_ipv4_cidr("10.96.0.0/12"), ports ? *ports : PortRange{}, [this] { return stored_services(); });
+  }
+
+  std::vector<Json> stored_services() const {
+    std::vector<Json> out;
+    if (services == nullptr) return out;
+    auto listed = store.list(*services, ListOptions{});
+    if (!listed) {
+      logger.warn("service allocation: cannot list services", {{"error", listed.status().message()}});
+      return out;
+    }
+    for (const auto& o : listed->items) out.push_back(Json::parse(o->json));
+    return out;
   }
 
   // ---------------------------------------------------------------- discovery
@@ -510,12 +530,24 @@ struct ApiHandler::Impl {
     // Like Kubernetes, the uid exists before defaulting (a Job's generated selector uses it).
     obj["metadata"]["uid"] = new_uid();
     if (auto bad = admit_create(type, obj)) return *bad;
+    ServiceReservation reserved;
+    if (&type == services) {
+      auto errors = service_allocator->allocate(obj, nullptr, reserved);
+      if (!errors.empty()) return invalid_response(type, obj, errors);
+    }
     if (req.header("content-type").find("apply-patch") == std::string::npos)
       record_update(obj, nullptr, field_manager(req), clock.now_ms());
-    if (dry_run(req)) return json_response(201, obj);
+    if (dry_run(req)) {
+      service_allocator->release(reserved);
+      return json_response(201, obj);
+    }
     std::string name = obj["metadata"].value("name", "");
     auto created = store.create(type, ns, std::move(obj));
-    if (!created) return error_response(created.status(), &type, name);
+    if (!created) {
+      service_allocator->release(reserved);
+      return error_response(created.status(), &type, name);
+    }
+    service_allocator->commit(reserved);
     HttpResponse r = object_json(201, *created);
     r.headers = std::move(warnings.headers);
     return r;
@@ -525,14 +557,28 @@ struct ApiHandler::Impl {
   HttpResponse finish_update(const HttpRequest& req, const ResourceType& type, Json next, const Json& current,
                              bool status_sub, HttpResponse warnings) {
     if (auto bad = admit_update(type, next, current, status_sub)) return *bad;
+    ServiceReservation reserved;
+    const bool allocates = &type == services && !status_sub;
+    if (allocates) {
+      auto errors = service_allocator->allocate(next, &current, reserved);
+      if (!errors.empty()) return invalid_response(type, next, errors);
+    }
     if (req.header("content-type").find("apply-patch") == std::string::npos)
       record_update(next, &current, field_manager(req), clock.now_ms(),
                     status_sub ? FieldManagerOptions{"status", {"spec"}} : FieldManagerOptions{});
-    if (dry_run(req)) return json_response(200, next);
+    if (dry_run(req)) {
+      service_allocator->release(reserved);
+      return json_response(200, next);
+    }
     auto updated = store.update(type, std::move(next), UpdateOptions{.status = status_sub});
     if (!updated) {
+      service_allocator->release(reserved);
       std::string name = current["metadata"].value("name", "");
       return error_response(updated.status(), &type, name);
+    }
+    if (allocates) {
+      service_allocator->commit(reserved);
+      service_allocator->release_unused(current, Json::parse((*updated)->json));
     }
     HttpResponse r = object_json(200, *updated);
     r.headers = std::move(warnings.headers);
@@ -689,6 +735,7 @@ struct ApiHandler::Impl {
     }
     auto result = store.remove(type, ns, name, opts);
     if (!result) return error_response(result.status(), &type, name);
+    if (&type == services && result->deleted) service_allocator->release_service(Json::parse(result->object->json));
     return object_json(200, result->object);
   }
 
@@ -727,7 +774,9 @@ struct ApiHandler::Impl {
                 {"items", Json::array()}};
     for (const auto& obj : items->items) {
       auto r = store.remove(type, obj->ns, obj->name);
-      if (r) out["items"].push_back(Json::parse(r->object->json));
+      if (!r) continue;
+      out["items"].push_back(Json::parse(r->object->json));
+      if (&type == services && r->deleted) service_allocator->release_service(out["items"].back());
     }
     return json_response(200, out);
   }
@@ -1095,6 +1144,8 @@ ApiHandler::~ApiHandler() = default;
 HttpResponse ApiHandler::handle(const HttpRequest& request) { return impl_->route(request); }
 
 plugin::Status ApiHandler::bootstrap() {
+  // Stored Services keep their addresses across restarts.
+  impl_->service_allocator->rebuild();
   if (impl_->namespaces == nullptr) return Status::ok();
   for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
     if (impl_->store.get(*impl_->namespaces, "", name)) continue;

@@ -35,6 +35,10 @@ struct HandlerOptions {
   std::map<std::string, std::function<HttpResponse(const HttpRequest&)>> skiff_endpoints;
   // The node agents pods/log reaches (null: no agent, every log request answers 503).
   std::shared_ptr<NodeDirectory> nodes;
+  // Where Services get their clusterIP and nodePorts (kube-apiserver's --service-cluster-ip-range and
+  // --service-node-port-range); the daemon's config checks them, an unparsable value falls back to these.
+  std::string service_cluster_ip_range = "10.96.0.0/12";
+  std::string service_node_port_range = "30000-32767";
 };
 
 class ApiHandler final : public Handler {

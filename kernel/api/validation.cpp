@@ -2372,9 +2372,8 @@ void service(Checker& c, const Json& svc, const Json* old) {
     if (node_port != 0) {
       if (type == "ClusterIP")
         c.forbidden(child(pp, "nodePort"), "may not be used when `type` is 'ClusterIP'");
-      else if (node_port < 30000 || node_port > 32767)
-        c.invalid(child(pp, "nodePort"), node_port,
-                  "provided port is not in the valid range. The range of valid ports is 30000-32767");
+      else if (node_port < 1 || node_port > 65535)  // the configured range is the allocator's check
+        c.invalid(child(pp, "nodePort"), node_port, range_error(1, 65535));
       if (!node_ports.insert({proto, node_port}).second) c.duplicate(child(pp, "nodePort"), node_port);
     }
     if (!port_keys.insert({proto, number}).second) c.add(Type::kDuplicate, pp, nullptr, "", go_service_port(port));

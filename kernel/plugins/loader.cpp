@@ -11,6 +11,7 @@
 #include <boost/dll/shared_library.hpp>
 
 #include "skiff/plugin/controller.hpp"
+#include "skiff/plugin/proxy.hpp"
 #include "skiff/plugin/runtime.hpp"
 #include "skiff/plugin/scheduler.hpp"
 #include "skiff/plugin/store.hpp"
@@ -114,7 +115,7 @@ std::string config_section_for(std::string_view role, std::string_view name) {
 std::vector<std::string> PluginLoader::builtin_roles() {
   return {std::string(plugin::controller::Controller::kRole), std::string(plugin::store::Backend::kRole),
           std::string(plugin::runtime::Runtime::kRole), std::string(plugin::scheduler::FilterPlugin::kRole),
-          std::string(plugin::scheduler::ScorePlugin::kRole)};
+          std::string(plugin::scheduler::ScorePlugin::kRole), std::string(plugin::proxy::Proxy::kRole)};
 }
 
 HostAbi HostAbi::current() { return HostAbi{plugin::kAbiMajor, plugin::kAbiMinor, std::string(plugin::kAbiTag)}; }

@@ -125,7 +125,7 @@ TEST_F(AbiTest, RefusesEveryBrokenModuleWithItsOwnReason) {
       {"malformed-role", Reason::kBadManifest, {"'oddball' has a malformed role 'Skiff.Controller'"}},
       {"unknown-role",
        Reason::kBadManifest,
-       {"'frob' has unknown role 'skiff.frobnicator.v1'", "this skiffd knows skiff.controller.v1, skiff.runtime.v1, skiff.scheduler.filter.v1, skiff.scheduler.score.v1, skiff.store.v1"}},
+       {"'frob' has unknown role 'skiff.frobnicator.v1'", "this skiffd knows skiff.controller.v1, skiff.proxy.v1, skiff.runtime.v1, skiff.scheduler.filter.v1, skiff.scheduler.score.v1, skiff.store.v1"}},
       {"twin-of-good",
        Reason::kDuplicate,
        {"plugin 'abi-twin' exports skiff.controller.v1/good",

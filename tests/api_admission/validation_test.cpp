@@ -605,9 +605,8 @@ TEST(Service, Rules) {
   EXPECT_THAT(m, Contains("spec.ports[2].name: Duplicate value: \"b\""));
   EXPECT_THAT(m, Contains(HasSubstr("spec.ports[2]: Duplicate value: core.ServicePort{")));
   EXPECT_THAT(messages("", "Service",
-                       service({{"type", "NodePort"}, {"ports", Json::array({{{"port", 80}, {"nodePort", 80}}})}})),
-              ElementsAre("spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The "
-                          "range of valid ports is 30000-32767"));
+                       service({{"type", "NodePort"}, {"ports", Json::array({{{"port", 80}, {"nodePort", 70000}}})}})),
+              ElementsAre("spec.ports[0].nodePort: Invalid value: 70000: must be between 1 and 65535, inclusive"));
   EXPECT_THAT(messages("", "Service", service({{"type", "Magic"}, {"ports", Json::array({{{"port", 80}}})}})),
               Contains("spec.type: Unsupported value: \"Magic\": supported values: \"ClusterIP\", \"ExternalName\", "
                        "\"LoadBalancer\", \"NodePort\""));

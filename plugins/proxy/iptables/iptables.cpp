@@ -1,0 +1,338 @@
+#include "iptables.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "command.hpp"
+#include "proxy_common.hpp"
+
+namespace skiff::plugins::proxy::iptables {
+namespace {
+
+using plugin::proxy::ProxyState;
+using plugin::proxy::ServicePort;
+
+constexpr std::string_view kPrefix = "KUBE-";
+
+// Where the mode's chains hang off the built-in ones. kube-proxy keeps these outside the restore of
+// its own chains; here they go into the same transaction, but only when the save output read at the
+// first sync shows them missing (with --noflush, an unconditional append would add a copy per sync).
+struct Jump {
+  const char* table;
+  const char* chain;
+  const char* match;  // extra matches before the comment
+  const char* target;
+};
+constexpr Jump kJumps[] = {
+    {"nat", "PREROUTING", "", "KUBE-SERVICES"},
+    {"nat", "OUTPUT", "", "KUBE-SERVICES"},
+    {"nat", "POSTROUTING", "", "KUBE-POSTROUTING"},
+    {"filter", "INPUT", "-m conntrack --ctstate NEW ", "KUBE-EXTERNAL-SERVICES"},
+    {"filter", "FORWARD", "-m conntrack --ctstate NEW ", "KUBE-SERVICES"},
+    {"filter", "OUTPUT", "-m conntrack --ctstate NEW ", "KUBE-SERVICES"},
+};
+constexpr std::string_view kJumpComment = "skiff proxy";
+
+// "-I PREROUTING 1 -m comment --comment \"skiff proxy\" -j KUBE-SERVICES"
+std::string jump_insert(const Jump& j) {
+  return "-I " + std::string(j.chain) + " 1 " + j.match + "-m comment --comment \"" + std::string(kJumpComment) +
+         "\" -j " + j.target;
+}
+
+// Whether an iptables-save rule line is one of the mode's jumps from built-in chain `chain`.
+bool is_jump_line(const std::string& line, std::string_view chain) {
+  return line.starts_with("-A " + std::string(chain) + " ") &&
+         line.find("--comment \"" + std::string(kJumpComment) + "\"") != std::string::npos &&
+         line.find(" -j KUBE-") != std::string::npos;
+}
+
+std::string mark_hex(int bit) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%x", 1u << bit);
+  return buf;
+}
+
+std::string probability(std::size_t remaining) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10f", 1.0 / static_cast<double>(remaining));
+  return buf;
+}
+
+std::string svc_chain(const ServicePort& sp) {
+  return "KUBE-SVC-" + short_hash(sp.id() + "/" + std::string(lower_protocol(sp.protocol)));
+}
+
+std::string sep_chain(const ServicePort& sp, const plugin::proxy::Endpoint& e) {
+  return "KUBE-SEP-" + short_hash(sp.id() + "/" + std::string(lower_protocol(sp.protocol)) + "/" + endpoint_address(e));
+}
+
+// What the mode has in one table, from `iptables-save -t <table>` output: its chains, and the rule
+// lines in built-in chains that jump to them.
+struct Found {
+  std::set<std::string> chains;
+  std::vector<std::string> jumps;
+};
+Found owned_in(const std::string& save_output) {
+  Found out;
+  std::istringstream in(save_output);
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() > 1 && line[0] == ':') {
+      std::string name = line.substr(1, line.find(' ') - 1);
+      if (name.starts_with(kPrefix)) out.chains.insert(name);
+    } else if (line.starts_with("-A ")) {
+      std::string chain = line.substr(3, line.find(' ', 3) - 3);
+      if (!chain.starts_with(kPrefix) && is_jump_line(line, chain)) out.jumps.push_back(line);
+    }
+  }
+  return out;
+}
+
+// `extra` lines added to `table`'s section of an iptables-restore script (a section is made when
+// the script has none for that table).
+void add_to_table(std::string& script, const std::string& table, const std::string& extra) {
+  if (extra.empty()) return;
+  const std::string header = "*" + table + "\n";
+  auto at = script.find(header);
+  if (at == std::string::npos) {
+    script += header + extra + "COMMIT\n";
+    return;
+  }
+  auto commit = script.find("COMMIT\n", at);
+  script.insert(commit, extra);
+}
+
+}  // namespace
+
+Tables render_rules(const ProxyState& state, const IptablesOptions& options) {
+  Tables t;
+  auto& nat = t["nat"];
+  auto& filter = t["filter"];
+  const std::string mark = mark_hex(options.masquerade_bit);
+  nat["KUBE-MARK-MASQ"] = {"-A KUBE-MARK-MASQ -j MARK --or-mark " + mark};
+  // Only marked packets are masqueraded; the mark is cleared so a re-routed packet is not done twice.
+  nat["KUBE-POSTROUTING"] = {"-A KUBE-POSTROUTING -m mark ! --mark " + mark + "/" + mark + " -j RETURN",
+                             "-A KUBE-POSTROUTING -j MARK --xor-mark " + mark,
+                             "-A KUBE-POSTROUTING -m comment --comment \"skiff service traffic requiring SNAT\" -j MASQUERADE --random-fully"};
+  auto& services = nat["KUBE-SERVICES"];
+  auto& nodeports = nat["KUBE-NODEPORTS"];
+  auto& reject = filter["KUBE-SERVICES"];
+  auto& external_reject = filter["KUBE-EXTERNAL-SERVICES"];
+
+  for (const ServicePort& sp : state.services) {
+    const std::string proto(lower_protocol(sp.protocol));
+    const std::string match = " -p " + proto + " -m " + proto + " --dport ";
+    const std::string comment = " -m comment --comment \"" + sp.id() + "\"";
+    auto ready = ready_endpoints(sp);
+    if (ready.empty()) {
+      // Kubernetes rejects rather than black-holes: a client learns at once that nobody serves.
+      reject.push_back("-A KUBE-SERVICES -d " + sp.cluster_ip + "/32" + match + std::to_string(sp.port) + comment +
+                       " -j REJECT --reject-with icmp-port-unreachable");
+      if (sp.node_port != 0)
+        external_reject.push_back("-A KUBE-EXTERNAL-SERVICES -m addrtype --dst-type LOCAL" + match +
+                                  std::to_string(sp.node_port) + comment + " -j REJECT --reject-with icmp-port-unreachable");
+      continue;
+    }
+    const std::string svc = svc_chain(sp);
+    services.push_back("-A KUBE-SERVICES -d " + sp.cluster_ip + "/32" + match + std::to_string(sp.port) + comment +
+                       " -j " + svc);
+    if (sp.node_port != 0) {
+      // Traffic arriving at a node port came from outside the pod network: masquerade it so replies
+      // come back through this node.
+      nodeports.push_back("-A KUBE-NODEPORTS" + match + std::to_string(sp.node_port) + comment + " -j KUBE-MARK-MASQ");
+      nodeports.push_back("-A KUBE-NODEPORTS" + match + std::to_string(sp.node_port) + comment + " -j " + svc);
+    }
+    auto& svc_rules = nat[svc];
+    const std::string recent_opts = " --mask 255.255.255.255 --rsource";
+    if (sp.client_ip_affinity)
+      for (const auto* e : ready) {
+        std::string sep = sep_chain(sp, *e);
+        svc_rules.push_back("-A " + svc + " -m recent --name " + sep + recent_opts + " --rcheck --seconds " +
+                            std::to_string(sp.affinity_timeout_seconds) + " --reap -j " + sep);
+      }
+    for (std::size_t i = 0; i < ready.size(); ++i) {
+      const auto& e = *ready[i];
+      std::string sep = sep_chain(sp, e);
+      // Endpoint i of n is picked with probability 1/(n-i) among those left: uniform overall.
+      if (i + 1 < ready.size())
+        svc_rules.push_back("-A " + svc + " -m statistic --mode random --probability " + probability(ready.size() - i) +
+                            " -j " + sep);
+      else
+        svc_rules.push_back("-A " + svc + " -j " + sep);
+      auto& sep_rules = nat[sep];
+      // Hairpin: a pod reaching itself through the service must see the node as the source.
+      sep_rules.push_back("-A " + sep + " -s " + e.ip + "/32 -j KUBE-MARK-MASQ");
+      sep_rules.push_back("-A " + sep + " -p " + proto +
+                          (sp.client_ip_affinity ? " -m recent --name " + sep + recent_opts + " --set" : std::string()) +
+                          " -m " + proto + " -j DNAT --to-destination " + endpoint_address(e));
+    }
+  }
+  services.push_back("-A KUBE-SERVICES -m comment --comment \"node ports\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS");
+  return t;
+}
+
+std::string restore_script(const Tables& current, const Tables& desired) {
+  std::string out;
+  std::set<std::string> tables;
+  for (const auto& [name, chains] : current) tables.insert(name);
+  for (const auto& [name, chains] : desired) tables.insert(name);
+  static const std::map<std::string, std::vector<std::string>> kEmpty;
+  for (const auto& table : tables) {
+    auto c = current.find(table);
+    auto d = desired.find(table);
+    const auto& cur = c == current.end() ? kEmpty : c->second;
+    const auto& want = d == desired.end() ? kEmpty : d->second;
+    std::string declare, rules, remove;
+    for (const auto& [chain, lines] : want) {
+      auto it = cur.find(chain);
+      if (it != cur.end() && it->second == lines) continue;  // unchanged: not touched at all
+      declare += ":" + chain + " - [0:0]\n";                 // creates, or flushes an existing chain
+      for (const auto& l : lines) rules += l + "\n";
+    }
+    for (const auto& [chain, lines] : cur)
+      if (!want.contains(chain)) {
+        declare += ":" + chain + " - [0:0]\n";
+        remove += "-X " + chain + "\n";
+      }
+    if (declare.empty()) continue;
+    out += "*" + table + "\n" + declare + rules + remove + "COMMIT\n";
+  }
+  return out;
+}
+
+namespace {
+
+class IptablesProxy final : public plugin::proxy::Proxy {
+ public:
+  IptablesProxy(IptablesOptions options, plugin::Logger* logger) : options_(std::move(options)), logger_(logger) {}
+
+  plugin::Status start() noexcept override {
+    for (const auto& tool : {options_.restore_command, options_.save_command})
+      if (!have_program(tool))
+        return plugin::unavailable("proxy mode iptables needs '" + tool +
+                                   "' (Debian package iptables); other modes: nftables, userspace, ipvs");
+    auto probe = run_command({options_.save_command, "-t", "nat"});
+    if (!probe || probe->exit_code != 0)
+      return plugin::unavailable("proxy mode iptables: cannot read the nat table (" +
+                                 (probe ? probe->err : probe.status().message()) +
+                                 "); other modes: nftables, userspace, ipvs");
+    return plugin::Status::ok();
+  }
+
+  plugin::Result<plugin::proxy::SyncResult> sync(const ProxyState& state) noexcept override {
+    try {
+      std::lock_guard lock(mutex_);
+      Tables desired = render_rules(state, options_);
+      std::map<std::string, std::string> hooks;  // table → jump insertions this sync adds
+      if (!known_) {
+        // First sync (or after a failure): what is in the kernel is unknown, so every chain of ours
+        // found there is treated as stale and rewritten or removed, and missing jumps are added.
+        auto found = read_owned();
+        if (!found) return found.status();
+        written_.clear();
+        for (const auto& [table, f] : *found) {
+          for (const auto& chain : f.chains) written_[table][chain] = {"?"};  // content unknown
+          for (const Jump& j : kJumps) {
+            if (table != j.table) continue;
+            bool present = std::any_of(f.jumps.begin(), f.jumps.end(), [&](const std::string& line) {
+              return line.starts_with("-A " + std::string(j.chain) + " ") && line.ends_with(std::string(" -j ") + j.target);
+            });
+            if (!present) hooks[table] += jump_insert(j) + "\n";
+          }
+        }
+      }
+      std::string script = restore_script(written_, desired);
+      for (const auto& [table, lines] : hooks) add_to_table(script, table, lines);
+      if (!script.empty()) {
+        auto r = run_checked({options_.restore_command, "-w", "5", "--noflush"}, script);
+        if (!r) {
+          known_ = false;
+          return r.status().with_context("proxy iptables sync");
+        }
+      }
+      written_ = std::move(desired);
+      known_ = true;
+      std::size_t rules = 0;
+      for (const auto& [table, chains] : written_)
+        for (const auto& [chain, lines] : chains) rules += lines.size();
+      return plugin::proxy::SyncResult{rules};
+    } catch (const std::exception& e) {
+      known_ = false;
+      return plugin::internal(std::string("proxy iptables sync: ") + e.what());
+    }
+  }
+
+  // One transaction: the jumps from the built-in chains are deleted (by the very lines
+  // iptables-save printed), then every KUBE-* chain is flushed and deleted.
+  plugin::Status cleanup() noexcept override {
+    try {
+      std::lock_guard lock(mutex_);
+      known_ = false;
+      written_.clear();
+      if (!have_program(options_.save_command) || !have_program(options_.restore_command))
+        return plugin::Status::ok();  // without the tools nothing of ours can be there
+      auto found = read_owned();
+      if (!found) return found.status();
+      Tables chains;
+      std::map<std::string, std::string> unhook;
+      for (const auto& [table, f] : *found) {
+        for (const auto& chain : f.chains) chains[table][chain] = {"?"};
+        for (const auto& line : f.jumps) unhook[table] += "-D" + line.substr(2) + "\n";
+      }
+      std::string script = restore_script(chains, {});
+      // Deletions of jumps must come before the chains they target go: put them first in each table.
+      for (const auto& [table, lines] : unhook) {
+        const std::string header = "*" + table + "\n";
+        auto at = script.find(header);
+        if (at == std::string::npos)
+          script += header + lines + "COMMIT\n";
+        else
+          script.insert(at + header.size(), lines);
+      }
+      if (script.empty()) return plugin::Status::ok();
+      auto r = run_checked({options_.restore_command, "-w", "5", "--noflush"}, script);
+      return r ? plugin::Status::ok() : r.status().with_context("proxy iptables cleanup");
+    } catch (const std::exception& e) {
+      return plugin::internal(std::string("proxy iptables cleanup: ") + e.what());
+    }
+  }
+
+ private:
+  plugin::Result<std::map<std::string, Found>> read_owned() {
+    std::map<std::string, Found> found;
+    for (const char* table : {"nat", "filter"}) {
+      auto r = run_checked({options_.save_command, "-t", table});
+      if (!r) return r.status().with_context("proxy iptables");
+      found[table] = owned_in(r->out);
+    }
+    return found;
+  }
+
+  const IptablesOptions options_;
+  plugin::Logger* logger_;
+  std::mutex mutex_;
+  bool known_ = false;
+  Tables written_;
+};
+
+}  // namespace
+
+std::unique_ptr<plugin::proxy::Proxy> make_iptables_proxy(IptablesOptions options, plugin::Logger* logger) {
+  return std::make_unique<IptablesProxy>(std::move(options), logger);
+}
+
+const std::array<plugin::OptionSpec, 1> kOptions{{
+    {"masquerade-bit", "14", "Bit of the packet mark that asks for masquerading (kube-proxy's --iptables-masquerade-bit)."},
+}};
+
+plugin::Result<std::unique_ptr<plugin::proxy::Proxy>> make_proxy(const plugin::PluginContext& context) {
+  IptablesOptions options;
+  auto bit = context.config.get_int("masquerade-bit", 0, 31);
+  if (!bit) return bit.status();
+  options.masquerade_bit = static_cast<int>(*bit);
+  return make_iptables_proxy(std::move(options), &context.logger);
+}
+
+}  // namespace skiff::plugins::proxy::iptables
