@@ -124,13 +124,17 @@ spec:
       std::chrono::seconds(10)))
       << body;
   // Its output is in the CRI log the agent keeps: <data>/pod-logs/<ns>_<pod>_<uid>/<container>/0.log.
-  // (main's API has no pods/log subresource yet, so `kubectl logs` cannot read it.)
+  // and `kubectl logs` reads it back through the API and the agent.
   const fs::path log = fs::path(data) / "pod-logs" /
                        ("default_web_" + pod["metadata"].value("uid", "")) / "web" / "0.log";
   std::string logged;
   EXPECT_TRUE(eventually([&] { return (logged = read_all(log)).find(" stdout F hello from the pod\n") != std::string::npos; },
                          std::chrono::seconds(10)))
       << log << ": " << logged;
+  auto logs = cluster.kubectl({"logs", "web"});
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("hello from the pod\n"), std::string::npos) << logs.out;
+  EXPECT_EQ(logs.out.find(" stdout F "), std::string::npos) << "the CRI framing is not shown: " << logs.out;
 
   auto deleted = cluster.kubectl({"delete", "pod", "web", "--wait=true", "--timeout=60s"}, {}, std::chrono::seconds(90));
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
