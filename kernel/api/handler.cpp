@@ -406,10 +406,8 @@ struct ApiHandler::Impl {
     auto result = store.list(type, list_options(req, ns));
     if (!result) return error_response(result.status(), &type);
     if (wants_table(req)) {
-      Json table = to_table(type, result->items, clock.now_ms(), include_object_param(req),
-                            std::to_string(result->resource_version));
-      if (!result->continue_token.empty()) table["metadata"]["continue"] = result->continue_token;
-      return json_response(200, table);
+      return raw_json(200, to_table_text(type, result->items, clock.now_ms(), include_object_param(req),
+                                         std::to_string(result->resource_version), result->continue_token));
     }
     // Built from the cached JSON text: a list is never parsed and re-serialized.
     std::string body;

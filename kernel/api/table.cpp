@@ -875,26 +875,55 @@ nlohmann::json table_row(const ResourceType& type, const nlohmann::json& object,
   return out;
 }
 
+namespace {
+
+// The object a row is made from; unreadable JSON still gets a row, from what the store knows.
+Json row_source(const plugin::ObjectPtr& ptr) {
+  Json obj = Json::parse(ptr->json, nullptr, /*allow_exceptions=*/false);
+  if (!obj.is_object()) {
+    obj = {{"metadata", {{"name", ptr->name}}}};
+    if (!ptr->ns.empty()) obj["metadata"]["namespace"] = ptr->ns;
+  }
+  return obj;
+}
+
+Json table_metadata(std::string_view resource_version, std::string_view continue_token) {
+  Json metadata = Json::object();
+  if (!resource_version.empty()) metadata["resourceVersion"] = resource_version;
+  if (!continue_token.empty()) metadata["continue"] = continue_token;
+  return metadata;
+}
+
+}  // namespace
+
 nlohmann::json to_table(const ResourceType& type, const std::vector<plugin::ObjectPtr>& objects, std::int64_t now_ms,
                         std::string_view include_object, std::string_view resource_version) {
   Json rows = Json::array();
-  for (const auto& ptr : objects) {
-    if (!ptr) continue;
-    Json obj = Json::parse(ptr->json, nullptr, /*allow_exceptions=*/false);
-    if (!obj.is_object()) {
-      // Unreadable JSON still gets a row, from what the store knows about the object.
-      obj = {{"metadata", {{"name", ptr->name}}}};
-      if (!ptr->ns.empty()) obj["metadata"]["namespace"] = ptr->ns;
-    }
-    rows.push_back(table_row(type, obj, now_ms, include_object));
-  }
-  Json metadata = Json::object();
-  if (!resource_version.empty()) metadata["resourceVersion"] = resource_version;
+  for (const auto& ptr : objects)
+    if (ptr) rows.push_back(table_row(type, row_source(ptr), now_ms, include_object));
   return {{"kind", "Table"},
           {"apiVersion", "meta.k8s.io/v1"},
-          {"metadata", std::move(metadata)},
+          {"metadata", table_metadata(resource_version, {})},
           {"columnDefinitions", table_columns(type)},
           {"rows", std::move(rows)}};
+}
+
+std::string to_table_text(const ResourceType& type, const std::vector<plugin::ObjectPtr>& objects, std::int64_t now_ms,
+                          std::string_view include_object, std::string_view resource_version,
+                          std::string_view continue_token) {
+  // Each row is serialized as soon as it is made: a large list never holds every row's DOM at once.
+  std::string out = R"({"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":)" +
+                    table_metadata(resource_version, continue_token).dump() +
+                    R"(,"columnDefinitions":)" + table_columns(type).dump() + R"(,"rows":[)";
+  bool first = true;
+  for (const auto& ptr : objects) {
+    if (!ptr) continue;
+    if (!first) out += ',';
+    first = false;
+    out += table_row(type, row_source(ptr), now_ms, include_object).dump();
+  }
+  out += "]}";
+  return out;
 }
 
 }  // namespace skiff::kernel::api

@@ -31,4 +31,10 @@ nlohmann::json table_row(const ResourceType& type, const nlohmann::json& object,
 nlohmann::json to_table(const ResourceType& type, const std::vector<plugin::ObjectPtr>& objects, std::int64_t now_ms,
                         std::string_view include_object, std::string_view resource_version);
 
+// The same Table as JSON text, made row by row (for lists: no DOM of every row at once), with
+// metadata.continue when `continue_token` is set.
+std::string to_table_text(const ResourceType& type, const std::vector<plugin::ObjectPtr>& objects, std::int64_t now_ms,
+                          std::string_view include_object, std::string_view resource_version,
+                          std::string_view continue_token);
+
 }  // namespace skiff::kernel::api
