@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/container_logs.hpp"
+#include "agent/agent_services.hpp"
 #include "agent/node_agent.hpp"
 #include "kernel/reconcile/controller_runner.hpp"
 #include "kernel/reconcile/informer.hpp"
@@ -118,12 +118,11 @@ class AgentComponent final : public kernel::Component {
     heartbeat_ = std::make_unique<NodeHeartbeat>(options, *client, daemon_.clock(), daemon_.logger(), runtime_->version());
     if (auto st = heartbeat_->register_nodes(*sync_->cache()); !st) return st;
     heartbeat_->start(*sync_->cache());
-    // pods/log: the API reads this agent's container logs through the daemon's node directory.
+    // pods/log and pods/exec: the API reaches this agent through the daemon's node directory.
     const plugin::Cache* cache = sync_->cache();
-    logs_ = std::make_shared<ContainerLogs>(options.log_dir, [cache](const kernel::api::PodLogRequest& r) {
-      return container_running(*cache, r);
-    });
-    for (const auto& node : options.nodes) daemon_.node_directory()->add(node, logs_);
+    services_ = std::make_shared<AgentServices>(
+        options.log_dir, [cache](const kernel::api::PodLogRequest& r) { return container_running(*cache, r); }, runtime_);
+    for (const auto& node : options.nodes) daemon_.node_directory()->add(node, services_);
     daemon_.logger().info("node agent started", {{"runtime", runtime_name},
                                                  {"nodes", std::to_string(options.nodes.size())},
                                                  {"node", options.nodes.front()}});
@@ -131,10 +130,10 @@ class AgentComponent final : public kernel::Component {
   }
 
   void stop() noexcept override {
-    if (logs_) {
-      daemon_.node_directory()->remove(logs_.get());
-      logs_->detach();  // follows still open end instead of reading the cache that goes below
-      logs_.reset();
+    if (services_) {
+      daemon_.node_directory()->remove(services_.get());
+      services_->detach();  // follows still open end instead of reading the cache that goes below
+      services_.reset();
     }
     if (heartbeat_) heartbeat_->stop();
     if (runner_) runner_->stop();
@@ -153,7 +152,7 @@ class AgentComponent final : public kernel::Component {
   std::shared_ptr<PodSync> sync_;
   std::unique_ptr<kernel::ControllerRunner> runner_;
   std::unique_ptr<NodeHeartbeat> heartbeat_;
-  std::shared_ptr<ContainerLogs> logs_;
+  std::shared_ptr<AgentServices> services_;
 };
 
 }  // namespace

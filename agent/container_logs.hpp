@@ -14,14 +14,15 @@
 
 namespace skiff::agent {
 
-class ContainerLogs final : public kernel::api::NodeServices {
+class ContainerLogs {
  public:
   // `running` says whether the container's current attempt still runs; a follow ends once it does not
   // and everything written was read.
   using RunningCheck = std::function<bool(const kernel::api::PodLogRequest&)>;
   ContainerLogs(std::string log_dir, RunningCheck running);
 
-  plugin::Result<std::unique_ptr<kernel::api::StreamSource>> pod_log(const kernel::api::PodLogRequest& request) override;
+  // What the API's pods/log answers (see kernel::api::NodeServices::pod_log).
+  plugin::Result<std::unique_ptr<kernel::api::StreamSource>> pod_log(const kernel::api::PodLogRequest& request);
 
   // The agent is stopping: open follows end (at their next poll) instead of asking it any more.
   void detach();

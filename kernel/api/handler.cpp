@@ -5,6 +5,10 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <thread>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/sha1.h>
 
 #include "kernel/api/apply.hpp"
 #include "kernel/api/defaults.hpp"
@@ -151,6 +155,107 @@ class WatchSource final : public StreamSource {
   std::function<std::string(const WatchEvent&)> encode_;
 };
 
+// RFC 6455: the server's answer to the client's Sec-WebSocket-Key.
+std::string websocket_accept(const std::string& key) {
+  std::string text = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  unsigned char digest[20];
+  mbedtls_sha1_ret(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  unsigned char out[64];
+  std::size_t written = 0;
+  mbedtls_base64_encode(out, sizeof out, &written, digest, sizeof digest);
+  return std::string(reinterpret_cast<const char*>(out), written);
+}
+
+// One unmasked server frame (binary, or close with opcode 8).
+std::string websocket_frame(std::string_view payload, unsigned char opcode = 0x2) {
+  std::string f;
+  f += static_cast<char>(0x80 | opcode);
+  if (payload.size() < 126) {
+    f += static_cast<char>(payload.size());
+  } else if (payload.size() <= 0xFFFF) {
+    f += static_cast<char>(126);
+    f += static_cast<char>((payload.size() >> 8) & 0xFF);
+    f += static_cast<char>(payload.size() & 0xFF);
+  } else {
+    f += static_cast<char>(127);
+    for (int shift = 56; shift >= 0; shift -= 8) f += static_cast<char>((static_cast<std::uint64_t>(payload.size()) >> shift) & 0xFF);
+  }
+  f += payload;
+  return f;
+}
+
+// A pods/exec WebSocket: the command runs on a thread of its own (the agent's exec blocks); its
+// output becomes channel messages (1 stdout, 2 stderr), then the status (3) and a close frame.
+class ExecSource final : public StreamSource {
+ public:
+  ExecSource(std::shared_ptr<NodeServices> agent, PodExecRequest request) : shared_(std::make_shared<Shared>()) {
+    std::thread([shared = shared_, agent = std::move(agent), request = std::move(request)] {
+      auto add = [&](std::string bytes) {
+        std::function<void()> wake;
+        {
+          std::lock_guard lock(shared->mutex);
+          shared->out += bytes;
+          wake = shared->wake;
+        }
+        if (wake) wake();
+      };
+      auto code = agent->pod_exec(request, [&](int stream, std::string_view data) {
+        if (data.empty()) return;
+        add(websocket_frame(std::string(1, static_cast<char>(stream == 2 ? 2 : 1)) + std::string(data)));
+      });
+      Json status = {{"metadata", Json::object()}, {"status", "Success"}};
+      if (!code) {
+        status = {{"metadata", Json::object()}, {"status", "Failure"}, {"message", code.status().message()},
+                  {"reason", reason_of(code.status().code())}, {"code", http_code(code.status().code())}};
+      } else if (*code != 0) {
+        std::string argv;
+        for (const auto& a : request.command) argv += (argv.empty() ? "" : " ") + a;
+        status = {{"metadata", Json::object()},
+                  {"status", "Failure"},
+                  {"message", "command terminated with non-zero exit code: error executing command [" + argv +
+                                  "], exit code " + std::to_string(*code)},
+                  {"reason", "NonZeroExitCode"},
+                  {"details", {{"causes", Json::array({{{"reason", "ExitCode"}, {"message", std::to_string(*code)}}})}}}};
+      }
+      std::string last = websocket_frame("\x03" + status.dump());
+      last += websocket_frame(std::string("\x03\xe8", 2), 0x8);  // close, 1000: normal
+      std::function<void()> wake;
+      {
+        std::lock_guard lock(shared->mutex);
+        shared->out += last;
+        shared->finished = true;
+        wake = shared->wake;
+      }
+      if (wake) wake();
+    }).detach();
+  }
+  std::string poll() override {
+    std::lock_guard lock(shared_->mutex);
+    return std::exchange(shared_->out, {});
+  }
+  bool done() override {
+    std::lock_guard lock(shared_->mutex);
+    return shared_->finished && shared_->out.empty();
+  }
+  void set_notify(std::function<void()> wake) override {
+    std::lock_guard lock(shared_->mutex);
+    shared_->wake = std::move(wake);
+  }
+  void stop() override {
+    std::lock_guard lock(shared_->mutex);
+    shared_->wake = nullptr;  // the command may outlive the connection; it no longer wakes anyone
+  }
+
+ private:
+  struct Shared {
+    std::mutex mutex;
+    std::string out;
+    bool finished = false;
+    std::function<void()> wake;
+  };
+  std::shared_ptr<Shared> shared_;
+};
+
 }  // namespace
 
 struct ApiHandler::Impl {
@@ -258,6 +363,7 @@ struct ApiHandler::Impl {
         sub("eviction", "Eviction", {"create"}, "policy", "v1");
         sub("binding", "Binding", {"create"});
         sub("log", "Pod", {"get"});
+        sub("exec", "PodExecOptions", {"create", "get"});
       }
     }
     if (!any) return error_response(404, "NotFound", "the server could not find the requested resource");
@@ -848,37 +954,70 @@ struct ApiHandler::Impl {
     return r;
   }
 
-  // GET pods/NAME/log: the container's log from the agent of the pod's node, as plain text; with
-  // follow=true a chunked stream that ends when the container stops.
-  HttpResponse pod_log(const HttpRequest& req, std::string_view ns, std::string_view name) {
+  // The pod, container and node agent a pods/log or pods/exec request is for; `error` is set instead
+  // when there is none (Kubernetes' messages).
+  struct PodTarget {
+    std::optional<HttpResponse> error;
+    std::string ns, pod, uid, container;
+    std::shared_ptr<NodeServices> agent;
+  };
+
+  PodTarget pod_target(const HttpRequest& req, std::string_view ns, std::string_view name) const {
+    PodTarget t;
     auto got = store.get(*pods, ns, name);
-    if (!got) return error_response(got.status(), pods, name);
+    if (!got) {
+      t.error = error_response(got.status(), pods, name);
+      return t;
+    }
     Json pod = Json::parse((*got)->json);
-    const std::string pod_name(name);
-    PodLogRequest log{.ns = std::string(ns), .pod = pod_name, .uid = pod["metadata"].value("uid", "")};
+    t.ns = std::string(ns);
+    t.pod = std::string(name);
+    t.uid = pod["metadata"].value("uid", "");
     std::vector<std::string> containers;
     for (const char* list : {"containers", "initContainers"})
       for (const Json& c : pod["spec"].value(list, Json::array())) containers.push_back(c.value("name", ""));
-    log.container = req.param("container").value_or("");
-    if (log.container.empty()) {
+    t.container = req.param("container").value_or("");
+    if (t.container.empty()) {
       const Json& regular = pod["spec"].value("containers", Json::array());
       if (regular.size() != 1) {
         std::string names;
         for (const Json& c : regular) names += (names.empty() ? "" : " ") + c.value("name", "");
-        return error_response(400, "BadRequest", "a container name must be specified for pod " + pod_name +
-                                                     ", choose one of: [" + names + "]");
+        t.error = error_response(400, "BadRequest", "a container name must be specified for pod " + t.pod +
+                                                        ", choose one of: [" + names + "]");
+        return t;
       }
-      log.container = regular[0].value("name", "");
-    } else if (std::find(containers.begin(), containers.end(), log.container) == containers.end()) {
-      return error_response(400, "BadRequest", "container " + log.container + " is not valid for pod " + pod_name);
+      t.container = regular[0].value("name", "");
+    } else if (std::find(containers.begin(), containers.end(), t.container) == containers.end()) {
+      t.error = error_response(400, "BadRequest", "container " + t.container + " is not valid for pod " + t.pod);
+      return t;
     }
-    auto flag = [&](const char* key) {
-      std::string v = req.param(key).value_or("");
-      return v == "true" || v == "1";
-    };
-    log.follow = flag("follow");
-    log.previous = flag("previous");
-    log.timestamps = flag("timestamps");
+    std::string node = pod["spec"].value("nodeName", "");
+    if (node.empty()) {
+      t.error = error_response(400, "BadRequest", "container \"" + t.container + "\" in pod \"" + t.pod +
+                                                      "\" is waiting to start: the pod is not scheduled yet");
+      return t;
+    }
+    t.agent = options.nodes ? options.nodes->find(node) : nullptr;
+    if (!t.agent)
+      t.error = error_response(503, "ServiceUnavailable",
+                               "no node agent serves node \"" + node + "\", so pod " + t.pod + " cannot be reached");
+    return t;
+  }
+
+  static bool flag(const HttpRequest& req, const char* key) {
+    std::string v = req.param(key).value_or("");
+    return v == "true" || v == "1";
+  }
+
+  // GET pods/NAME/log: the container's log from the agent of the pod's node, as plain text; with
+  // follow=true a chunked stream that ends when the container stops.
+  HttpResponse pod_log(const HttpRequest& req, std::string_view ns, std::string_view name) {
+    PodTarget t = pod_target(req, ns, name);
+    if (t.error) return std::move(*t.error);
+    PodLogRequest log{.ns = t.ns, .pod = t.pod, .uid = t.uid, .container = t.container};
+    log.follow = flag(req, "follow");
+    log.previous = flag(req, "previous");
+    log.timestamps = flag(req, "timestamps");
     for (auto [key, field] : {std::pair{"tailLines", &log.tail_lines}, std::pair{"limitBytes", &log.limit_bytes},
                               std::pair{"sinceSeconds", &log.since_seconds}}) {
       auto v = req.param(key);
@@ -891,15 +1030,7 @@ struct ApiHandler::Impl {
                                                      (positive_only ? "greater than 0" : "0 or greater"));
       *field = n;
     }
-    std::string node = pod["spec"].value("nodeName", "");
-    if (node.empty())
-      return error_response(400, "BadRequest", "container \"" + log.container + "\" in pod \"" + pod_name +
-                                                   "\" is waiting to start: the pod is not scheduled yet");
-    std::shared_ptr<NodeServices> agent = options.nodes ? options.nodes->find(node) : nullptr;
-    if (!agent)
-      return error_response(503, "ServiceUnavailable",
-                            "no node agent serves node \"" + node + "\", so the logs of pod " + pod_name + " cannot be read");
-    auto source = agent->pod_log(log);
+    auto source = t.agent->pod_log(log);
     if (!source) return error_response(source.status());
     if (!log.follow) {
       // Without follow the agent's source reads the file once; a few pulls are more than enough.
@@ -915,6 +1046,51 @@ struct ApiHandler::Impl {
     HttpResponse r;
     r.status = 200;
     r.content_type = "text/plain; charset=utf-8";
+    r.stream = std::move(stream);
+    return r;
+  }
+
+  // GET pods/NAME/exec with a WebSocket upgrade (kubectl's v5.channel.k8s.io): the command runs in the
+  // container through the node agent; its output goes out on channels 1 and 2 as it comes, then the
+  // exit status on channel 3. No stdin and no terminal yet: those requests get 400 with the reason.
+  HttpResponse pod_exec(const HttpRequest& req, std::string_view ns, std::string_view name) {
+    std::string upgrade = req.header("upgrade");
+    std::transform(upgrade.begin(), upgrade.end(), upgrade.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string protocols = req.header("sec-websocket-protocol");
+    std::string protocol;
+    for (const char* p : {"v5.channel.k8s.io", "v4.channel.k8s.io"})
+      if (protocols.find(p) != std::string::npos) {
+        protocol = p;
+        break;
+      }
+    // The request is checked before the transport: when the WebSocket is refused kubectl retries
+    // with SPDY and prints that answer, so it must carry the real reason.
+    if (flag(req, "stdin") || flag(req, "tty"))
+      return error_response(400, "BadRequest", "exec with stdin or a terminal (-i, -t) is not supported by skiff yet");
+    PodExecRequest exec;
+    exec.command = req.params("command");
+    if (exec.command.empty())
+      return error_response(400, "BadRequest", "you must specify at least one command for the container");
+    PodTarget t = pod_target(req, ns, name);
+    if (t.error) return std::move(*t.error);
+    if (req.method != "GET" || upgrade != "websocket" || protocol.empty() || req.header("sec-websocket-key").empty())
+      return error_response(400, "BadRequest",
+                            "exec needs a WebSocket upgrade with the v5.channel.k8s.io or v4.channel.k8s.io protocol");
+    exec.ns = t.ns;
+    exec.pod = t.pod;
+    exec.uid = t.uid;
+    exec.container = t.container;
+    auto stream = std::make_shared<StreamBody>();
+    stream->source = std::make_unique<ExecSource>(t.agent, std::move(exec));
+    stream->deadline = std::chrono::steady_clock::now() + options.max_watch_timeout;
+    stream->is_watch = false;
+    stream->raw = true;
+    HttpResponse r;
+    r.status = 101;
+    r.headers = {{"Upgrade", "websocket"},
+                 {"Connection", "Upgrade"},
+                 {"Sec-WebSocket-Accept", websocket_accept(req.header("sec-websocket-key"))},
+                 {"Sec-WebSocket-Protocol", protocol}};
     r.stream = std::move(stream);
     return r;
   }
@@ -1039,6 +1215,10 @@ struct ApiHandler::Impl {
       resource += "/eviction";
       r = eviction(req, ns, name);
       r.verb = "create";
+    } else if (type == pods && sub == "exec" && (m == "GET" || m == "POST")) {
+      resource += "/exec";
+      r = pod_exec(req, ns, name);
+      r.verb = m == "GET" ? "get" : "create";
     } else if (type == pods && sub == "log" && m == "GET") {
       resource += "/log";
       r = pod_log(req, ns, name);

@@ -63,6 +63,9 @@ struct StreamBody {
   std::chrono::steady_clock::time_point deadline;
   std::chrono::milliseconds tick{std::chrono::seconds(1)};  // how often to poll (bookmarks, followed logs)
   bool is_watch = true;  // counted in skiff_apiserver_open_watches
+  // The response is an upgrade (101, a WebSocket for exec): the source's bytes go out as they are,
+  // not in chunks, and what the client sends meanwhile is read and dropped until it goes away.
+  bool raw = false;
 };
 
 struct HttpResponse {

@@ -1,6 +1,6 @@
 // What a node agent serves for the pods on its nodes, as the kubelet's own API does for Kubernetes'
-// API server: container logs (pods/log). The API handler finds the agent of a pod's node in a
-// NodeDirectory; an agent running in the same skiffd registers itself there at start.
+// API server: container logs (pods/log) and exec (pods/exec). The API handler finds the agent of a
+// pod's node in a NodeDirectory; an agent running in the same skiffd registers itself there at start.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+#include <functional>
 
 #include "kernel/api/http.hpp"
 #include "skiff/plugin/status.hpp"
@@ -27,6 +29,15 @@ struct PodLogRequest {
   std::optional<std::int64_t> since_seconds;
 };
 
+// GET pods/NAME/exec's query, resolved against the pod.
+struct PodExecRequest {
+  std::string ns, pod, uid, container;
+  std::vector<std::string> command;
+};
+
+// Output of an exec as it comes: stream 1 is stdout, 2 is stderr. Called from the exec's thread.
+using ExecOutput = std::function<void(int stream, std::string_view data)>;
+
 class NodeServices {
  public:
   virtual ~NodeServices() = default;
@@ -34,6 +45,9 @@ class NodeServices {
   // container stopped and everything it wrote was read (with follow). kBadRequest with Kubernetes'
   // message when there is no log yet ("container "c" in pod "p" is waiting to start: …").
   virtual plugin::Result<std::unique_ptr<StreamSource>> pod_log(const PodLogRequest& request) = 0;
+  // Runs the command in the container's running instance until it ends, passing its output on as it
+  // comes; the command's exit code. Blocks: call it from a thread of its own.
+  virtual plugin::Result<std::int32_t> pod_exec(const PodExecRequest& request, const ExecOutput& output) = 0;
 };
 
 // Node name → the agent serving it. Agents register and unregister themselves; lookups are

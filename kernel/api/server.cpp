@@ -67,6 +67,7 @@ std::string status_json(int code, std::string_view reason, std::string_view mess
 
 const char* reason_phrase(int status) {
   switch (status) {
+    case 101: return "Switching Protocols";
     case 200: return "OK";
     case 201: return "Created";
     case 202: return "Accepted";
@@ -306,9 +307,9 @@ struct Server::Impl {
     s->server = this;
     s->conn = conn;
     s->body = response.stream;
-    s->head = "HTTP/1.1 " + std::to_string(response.status) + " " + reason_phrase(response.status) +
-              "\r\nContent-Type: " + response.content_type +
-              "\r\nCache-Control: no-cache, private\r\nTransfer-Encoding: chunked\r\n";
+    s->head = "HTTP/1.1 " + std::to_string(response.status) + " " + reason_phrase(response.status) + "\r\n";
+    if (!s->body->raw)
+      s->head += "Content-Type: " + response.content_type + "\r\nCache-Control: no-cache, private\r\nTransfer-Encoding: chunked\r\n";
     for (const auto& [k, v] : response.headers) s->head += k + ": " + v + "\r\n";
     s->head += "\r\n";
     if (nng_aio_alloc(&s->write_aio, on_write_done, s.get()) != 0 ||
@@ -369,6 +370,17 @@ struct Server::Impl {
   static void on_read_done(void* arg) {
     auto* raw = static_cast<Stream*>(arg);
     Impl* self = raw->server;
+    if (nng_aio_result(raw->read_aio) == 0 && raw->body->raw) {
+      // An upgraded connection: the client's frames (a close, input we do not take) are dropped;
+      // only the connection going away ends the stream early.
+      std::lock_guard lock(raw->mutex);
+      if (!raw->ended && !raw->closing) {
+        nng_iov iov{&raw->read_byte, 1};
+        nng_aio_set_iov(raw->read_aio, 1, &iov);
+        nng_http_conn_read(raw->conn, raw->read_aio);
+        return;
+      }
+    }
     {
       std::lock_guard lock(raw->mutex);
       raw->closing = true;  // the client sent data or went away: either way the stream is over
@@ -444,9 +456,14 @@ struct Server::Impl {
       out = s->head;
       s->head_sent = true;
     }
-    if (std::string data = s->body->source->poll(); !data.empty()) append_chunk(out, data);
+    if (std::string data = s->body->source->poll(); !data.empty()) {
+      if (s->body->raw)
+        out += data;
+      else
+        append_chunk(out, data);
+    }
     if (s->body->source->done() || std::chrono::steady_clock::now() >= s->body->deadline) {
-      out += "0\r\n\r\n";  // the last chunk: the response is complete
+      if (!s->body->raw) out += "0\r\n\r\n";  // the last chunk: the response is complete
       finished = true;
     }
     std::lock_guard lock(s->mutex);

@@ -46,15 +46,20 @@ TEST(AgentE2E, SimulatedNodeRunsAPodBoundToIt) {
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
 }
 
-// kubectl logs through the API to the agent of the pod's node. The simulated runtime runs no
-// process, so the test writes the CRI-format file the runc shim writes for a container's first run.
-TEST(AgentE2E, KubectlLogsReadsTheContainerLogThroughTheAgent) {
-  Cluster cluster(true, {}, {"--agent.runtime=sim", "--agent.node-name=laptop", "--agent.heartbeat-interval-ms=500"});
+// Applies kWebOnLaptop to a cluster whose agent serves "laptop" and waits until the pod is Ready.
+void run_web_pod(const Cluster& cluster) {
   ASSERT_TRUE(cluster.ready()) << cluster.log();
   auto applied = cluster.kubectl({"apply", "-f", "-"}, kWebOnLaptop);
   ASSERT_EQ(applied.exit_code, 0) << applied.err;
   auto waited = cluster.kubectl({"wait", "--for=condition=Ready", "pod/web", "--timeout=30s"});
   ASSERT_EQ(waited.exit_code, 0) << waited.err << cluster.log();
+}
+
+// kubectl logs through the API to the agent of the pod's node. The simulated runtime runs no
+// process, so the test writes the CRI-format file the runc shim writes for a container's first run.
+TEST(AgentE2E, KubectlLogsReadsTheContainerLogThroughTheAgent) {
+  Cluster cluster(true, {}, {"--agent.runtime=sim", "--agent.node-name=laptop", "--agent.heartbeat-interval-ms=500"});
+  ASSERT_NO_FATAL_FAILURE(run_web_pod(cluster));
 
   auto missing_log = cluster.kubectl({"logs", "web"});
   EXPECT_NE(missing_log.exit_code, 0);
@@ -105,6 +110,28 @@ TEST(AgentE2E, KubectlLogsReadsTheContainerLogThroughTheAgent) {
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
   EXPECT_TRUE(eventually([&] { return !follow.running(); }, std::chrono::seconds(15))) << contents();
   EXPECT_EQ(follow.stop(SIGTERM), 0) << contents();
+}
+
+// kubectl exec over the WebSocket (v5.channel.k8s.io) through the API to the agent. The simulated
+// runtime runs no process: its exec answers exit 0, or 1 for `false`; output is the runc test's part.
+TEST(AgentE2E, KubectlExecReachesTheContainerThroughTheAgent) {
+  Cluster cluster(true, {}, {"--agent.runtime=sim", "--agent.node-name=laptop", "--agent.heartbeat-interval-ms=500"});
+  ASSERT_NO_FATAL_FAILURE(run_web_pod(cluster));
+
+  auto ok = cluster.kubectl({"exec", "web", "--", "true"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  auto failed = cluster.kubectl({"exec", "web", "--", "false"});
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  EXPECT_NE(failed.err.find("command terminated with exit code 1"), std::string::npos) << failed.err;
+  auto bad_container = cluster.kubectl({"exec", "web", "-c", "nosuch", "--", "true"});
+  EXPECT_NE(bad_container.exit_code, 0);
+  EXPECT_NE(bad_container.err.find("container nosuch is not valid for pod web"), std::string::npos) << bad_container.err;
+  auto interactive = cluster.kubectl({"exec", "-i", "web", "--", "true"}, "input");
+  EXPECT_NE(interactive.exit_code, 0);
+  EXPECT_NE(interactive.err.find("not supported by skiff yet"), std::string::npos) << interactive.err;
+  auto nope = cluster.kubectl({"exec", "nope", "--", "true"});
+  EXPECT_NE(nope.exit_code, 0);
+  EXPECT_NE(nope.err.find("pods \"nope\" not found"), std::string::npos) << nope.err;
 }
 
 TEST(AgentE2E, AnUnknownRuntimeIsAConfigErrorNamingTheKey) {

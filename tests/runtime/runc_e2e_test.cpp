@@ -135,6 +135,14 @@ spec:
   EXPECT_EQ(logs.exit_code, 0) << logs.err;
   EXPECT_NE(logs.out.find("hello from the pod\n"), std::string::npos) << logs.out;
   EXPECT_EQ(logs.out.find(" stdout F "), std::string::npos) << "the CRI framing is not shown: " << logs.out;
+  // kubectl exec runs in the real container (runc exec) over the API's WebSocket.
+  auto served = cluster.kubectl({"exec", "web", "--", "cat", "/www/index.html"});
+  EXPECT_EQ(served.exit_code, 0) << served.err;
+  EXPECT_EQ(served.out, "served by a skiff pod\n");
+  auto failing = cluster.kubectl({"exec", "web", "--", "/bin/sh", "-c", "echo to stderr >&2; exit 3"});
+  EXPECT_EQ(failing.exit_code, 3) << failing.err;
+  EXPECT_NE(failing.err.find("to stderr\n"), std::string::npos) << failing.err;
+  EXPECT_NE(failing.err.find("command terminated with exit code 3"), std::string::npos) << failing.err;
 
   auto deleted = cluster.kubectl({"delete", "pod", "web", "--wait=true", "--timeout=60s"}, {}, std::chrono::seconds(90));
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
