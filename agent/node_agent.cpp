@@ -280,6 +280,19 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
   auto probe = [&](ContainerView& view, const Json& spec) {
     if (!view.current || view.current->state != rt::ContainerState::kRunning || !view.waiting_reason.empty()) return;
     const std::string id = view.current->id;
+    static const char* const kProbeFields[] = {"startupProbe", "livenessProbe", "readinessProbe"};
+    if (std::none_of(std::begin(kProbeFields), std::end(kProbeFields),
+                     [&](const char* f) { return spec.contains(f) && !spec[f].is_null(); }))
+      return;
+    ContainerProbes* state = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      state = &probes_[key][view.name];
+      if (state->container_id != id) {
+        *state = ContainerProbes{id, {}, {}, {}, false};
+        state->liveness.result = true;  // alive until proven otherwise; not started, not ready
+      }
+    }
     std::optional<ProbeSpec> startup, liveness, readiness;
     for (auto [field, target] : {std::pair{"startupProbe", &startup}, std::pair{"livenessProbe", &liveness},
                                  std::pair{"readinessProbe", &readiness}}) {
@@ -287,21 +300,12 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
       auto parsed = parse_probe(spec[field], spec, "spec.containers[" + view.name + "]." + field);
       if (!parsed) {
         // Bad input: reported, and the container is neither started nor ready, but not killed.
-        event("Warning", "FailedProbeSpec", parsed.status().message());
+        if (!state->reported_bad) event("Warning", "FailedProbeSpec", parsed.status().message());
+        state->reported_bad = true;  // once per container instance, not on every pass
         view.started = view.ready = false;
         return;
       }
       *target = *parsed;
-    }
-    if (!startup && !liveness && !readiness) return;
-    ContainerProbes* state = nullptr;
-    {
-      std::lock_guard lock(mu_);
-      state = &probes_[key][view.name];
-      if (state->container_id != id) {
-        *state = ContainerProbes{id, {}, {}, {}};
-        state->liveness.result = true;  // alive until proven otherwise; not started, not ready
-      }
     }
     const std::string& pod_ip = sandbox_status->ip;
     bool killed = false;

@@ -80,6 +80,7 @@ class PodSync final : public plugin::controller::Controller {
   struct ContainerProbes {
     std::string container_id;
     ProbeState startup, liveness, readiness;
+    bool reported_bad = false;  // a FailedProbeSpec event was recorded
   };
   std::map<std::string, std::map<std::string, ContainerProbes>> probes_;  // pod key → container name →
 };

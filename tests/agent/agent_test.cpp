@@ -336,6 +336,14 @@ TEST_F(AgentProbeTest, ABadProbeIsReportedAndTheAgentCarriesOn) {
   EXPECT_FALSE(container("odd").value("ready", true));
   EXPECT_EQ(container("odd").value("restartCount", -1), 0);
   ASSERT_TRUE(eventually([&] { return container("fine").value("ready", false); }));
+  // More passes over the pod: each update of it is one.
+  for (int i = 0; i < 3; ++i) {
+    json odd = cp.get(kPods, "default", "odd");
+    odd["metadata"]["labels"]["pass"] = std::to_string(i);
+    ASSERT_TRUE(cp.client().update(kPods, odd.dump()).is_ok());
+    ASSERT_TRUE(eventually([&] { return runner->queue().idle(); }));
+  }
+  EXPECT_EQ(messages("odd", "FailedProbeSpec").size(), 1u) << "reported once, not on every pass";
 }
 
 TEST(RestartBackoff, TenSecondsDoublingToFiveMinutes) {
