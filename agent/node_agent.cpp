@@ -103,6 +103,7 @@ plugin::Status PodSync::tear_down(const std::string& key, const char* /*reason*/
   std::lock_guard lock(mu_);
   sandbox_of_.erase(key);
   uid_of_.erase(key);
+  probes_.erase(key);
   return plugin::Status::ok();
 }
 
@@ -273,6 +274,65 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
     return view.current && view.current->state == rt::ContainerState::kExited && view.current->exit_code == 0;
   };
 
+  // Startup, liveness and readiness probes of a running app container: due ones run now, the pod is
+  // requeued for the next. A failed liveness or startup probe stops the container; drive() then
+  // restarts it by restartPolicy with the usual backoff.
+  auto probe = [&](ContainerView& view, const Json& spec) {
+    if (!view.current || view.current->state != rt::ContainerState::kRunning || !view.waiting_reason.empty()) return;
+    const std::string id = view.current->id;
+    static const char* const kProbeFields[] = {"startupProbe", "livenessProbe", "readinessProbe"};
+    if (std::none_of(std::begin(kProbeFields), std::end(kProbeFields),
+                     [&](const char* f) { return spec.contains(f) && !spec[f].is_null(); }))
+      return;
+    ContainerProbes* state = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      state = &probes_[key][view.name];
+      if (state->container_id != id) {
+        *state = ContainerProbes{id, {}, {}, {}, false};
+        state->liveness.result = true;  // alive until proven otherwise; not started, not ready
+      }
+    }
+    std::optional<ProbeSpec> startup, liveness, readiness;
+    for (auto [field, target] : {std::pair{"startupProbe", &startup}, std::pair{"livenessProbe", &liveness},
+                                 std::pair{"readinessProbe", &readiness}}) {
+      if (!spec.contains(field) || spec[field].is_null()) continue;
+      auto parsed = parse_probe(spec[field], spec, "spec.containers[" + view.name + "]." + field);
+      if (!parsed) {
+        // Bad input: reported, and the container is neither started nor ready, but not killed.
+        if (!state->reported_bad) event("Warning", "FailedProbeSpec", parsed.status().message());
+        state->reported_bad = true;  // once per container instance, not on every pass
+        view.started = view.ready = false;
+        return;
+      }
+      *target = *parsed;
+    }
+    const std::string& pod_ip = sandbox_status->ip;
+    bool killed = false;
+    // One probe's step; events for a failure, true when its failures reached the threshold.
+    auto run = [&](const ProbeSpec& p, ProbeState& st, const char* kind) {
+      ProbeStep step = step_probe(p, st, view.current->started_at_ms, now, runtime_, id, pod_ip);
+      requeue(step.wait_ms);
+      if (!step.ran || step.outcome->success) return false;
+      event("Warning", "Unhealthy", std::string(kind) + " probe failed: " + step.outcome->message);
+      return st.failures >= p.failure_threshold;
+    };
+    auto kill = [&](const char* kind) {
+      event("Normal", "Killing", "Container " + view.name + " failed " + kind + " probe, will be restarted");
+      std::int64_t grace = pod["spec"].value("terminationGracePeriodSeconds", std::int64_t{30});
+      (void)runtime_.stop_container(id, grace);
+      if (auto after = runtime_.container_status(id)) view.current = *after;
+      killed = true;
+      requeue(1);
+    };
+    if (startup && !state->startup.result && run(*startup, state->startup, "Startup")) kill("startup");
+    const bool started = !startup || state->startup.result;
+    if (!killed && started && liveness && run(*liveness, state->liveness, "Liveness")) kill("liveness");
+    if (!killed && started && readiness) run(*readiness, state->readiness, "Readiness");
+    view.started = started;
+    view.ready = !readiness || state->readiness.result;
+  };
+
   PodView view;
   view.pod = &pod;
   view.sandbox = *sandbox_status;
@@ -301,8 +361,12 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
   }
   for (const auto& spec : spec_list(pod, "containers")) {
     ContainerView v = make_view(spec, false);
-    if (initialized && !finished) drive(v, spec);
-    else if (!initialized) v.waiting_reason = "PodInitializing";
+    if (initialized && !finished) {
+      drive(v, spec);
+      probe(v, spec);
+    } else if (!initialized) {
+      v.waiting_reason = "PodInitializing";
+    }
     view.containers.push_back(std::move(v));
   }
 

@@ -22,6 +22,7 @@
 #include "skiff/plugin/client.hpp"
 #include "skiff/plugin/controller.hpp"
 #include "skiff/plugin/host.hpp"
+#include "agent/probes.hpp"
 #include "skiff/plugin/runtime.hpp"
 
 namespace skiff::agent {
@@ -75,6 +76,13 @@ class PodSync final : public plugin::controller::Controller {
   mutable std::mutex mu_;
   std::map<std::string, std::string> sandbox_of_;  // pod key → sandbox id
   std::map<std::string, std::string> uid_of_;      // pod key → the pod uid the sandbox is for
+  // Probe results of each container's current instance (a new instance starts afresh).
+  struct ContainerProbes {
+    std::string container_id;
+    ProbeState startup, liveness, readiness;
+    bool reported_bad = false;  // a FailedProbeSpec event was recorded
+  };
+  std::map<std::string, std::map<std::string, ContainerProbes>> probes_;  // pod key → container name →
 };
 
 // Node objects and their heartbeats.

@@ -38,8 +38,8 @@ Json container_status(const ContainerView& v, const std::string& scheme) {
     if (v.current && v.current->state == rt::ContainerState::kExited) s["lastState"] = terminated_state(*v.current, scheme);
   } else if (v.current->state == rt::ContainerState::kRunning) {
     s["state"] = {{"running", {{"startedAt", ts(v.current->started_at_ms)}}}};
-    s["ready"] = !v.init;  // no readiness probes yet: running is ready
-    s["started"] = true;
+    s["ready"] = !v.init && v.started && v.ready;
+    s["started"] = v.started;
   } else {
     s["state"] = terminated_state(*v.current, scheme);
   }

@@ -29,6 +29,10 @@ struct ContainerView {
   // "PodInitializing", "CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff", …
   std::string waiting_reason;
   std::string waiting_message;
+  // What the probes say of a running container: started (startup probe passed, or none) and ready
+  // (readiness probe passing, or none).
+  bool started = true;
+  bool ready = true;
 };
 
 struct PodView {

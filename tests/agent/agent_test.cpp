@@ -6,6 +6,7 @@
 
 #include "agent/node_agent.hpp"
 #include "sim_runtime.hpp"
+#include "tests/agent/probe_listener.hpp"
 #include "tests/support/control_plane.hpp"
 
 namespace skiff::testing {
@@ -197,6 +198,152 @@ TEST_F(AgentTest, ARestartedAgentAdoptsRunningSandboxes) {
   EXPECT_EQ(runtime->list_containers("")->size(), 1u);
   EXPECT_EQ(status_of("kept")["podIP"], ip);
   EXPECT_EQ(status_of("kept")["phase"], "Running");
+}
+
+// ---- probes ----
+
+json condition_of(const json& status, const std::string& type) {
+  for (const auto& c : status.value("conditions", json::array()))
+    if (c["type"] == type) return c;
+  return json::object();
+}
+
+class AgentProbeTest : public AgentTest {
+ protected:
+  json probed_pod(const std::string& name, json container_probes) {
+    json p = pod(name, "server:1");
+    for (auto& [field, probe] : container_probes.items()) p["spec"]["containers"][0][field] = probe;
+    return p;
+  }
+  // The events of `reason` recorded for pod `name`, oldest first by name (names grow with time).
+  std::vector<std::string> messages(const std::string& name, const std::string& reason) {
+    std::vector<std::string> out;
+    for (const auto& e : cp.list({"", "v1", "events"}, "default"))
+      if (e.value("reason", "") == reason && e["involvedObject"]["name"] == name) out.push_back(e.value("message", ""));
+    return out;
+  }
+  json container(const std::string& name) {
+    json s = status_of(name);
+    return s.contains("containerStatuses") ? s["containerStatuses"][0] : json::object();
+  }
+};
+
+TEST_F(AgentProbeTest, ReadinessFollowsATcpProbeAgainstARealListener) {
+  start_agent();
+  ProbeListener listener;
+  // tcpSocket.host points the probe at the test's listener (a simulated pod IP has no process behind it).
+  cp.create(kPods, probed_pod("web", {{"readinessProbe",
+                                       {{"tcpSocket", {{"host", "127.0.0.1"}, {"port", listener.port()}}},
+                                        {"periodSeconds", 5},
+                                        {"failureThreshold", 2}}}}));
+  ASSERT_TRUE(eventually([&] { return container("web").value("ready", false); })) << status_of("web").dump();
+  EXPECT_EQ(condition_of(status_of("web"), "Ready")["status"], "True");
+  EXPECT_EQ(condition_of(status_of("web"), "ContainersReady")["status"], "True");
+
+  listener.close();
+  const std::string refused = "Readiness probe failed: dial tcp 127.0.0.1:" + std::to_string(listener.port()) +
+                              ": connect: connection refused";
+  // One failure of two keeps it ready; the second (a period later on the clock) does not.
+  cp.clock().advance_ms(5'000);
+  ASSERT_TRUE(eventually([&] { return messages("web", "Unhealthy").size() == 1; })) << status_of("web").dump();
+  EXPECT_EQ(messages("web", "Unhealthy")[0], refused);
+  EXPECT_TRUE(container("web")["ready"].get<bool>());
+  cp.clock().advance_ms(5'000);
+  ASSERT_TRUE(eventually([&] { return !container("web").value("ready", true); })) << status_of("web").dump();
+  json s = status_of("web");
+  EXPECT_EQ(s["phase"], "Running");
+  EXPECT_EQ(condition_of(s, "Ready")["status"], "False");
+  EXPECT_EQ(condition_of(s, "ContainersReady")["status"], "False");
+  EXPECT_EQ(condition_of(s, "Ready")["reason"], "ContainersNotReady");
+  EXPECT_EQ(s["containerStatuses"][0]["restartCount"], 0) << "readiness never restarts";
+  EXPECT_TRUE(s["containerStatuses"][0]["started"].get<bool>());
+}
+
+TEST_F(AgentProbeTest, AFailingExecReadinessProbeKeepsThePodNotReady) {
+  start_agent();
+  cp.create(kPods, probed_pod("never", {{"readinessProbe", {{"exec", {{"command", {"false"}}}}}}}));
+  ASSERT_TRUE(eventually([&] { return messages("never", "Unhealthy").size() == 1 && status_of("never").value("phase", "") == "Running"; }))
+      << status_of("never").dump();
+  EXPECT_EQ(messages("never", "Unhealthy")[0], "Readiness probe failed: command exited with code 1");
+  json s = status_of("never");
+  EXPECT_EQ(s["phase"], "Running");
+  EXPECT_FALSE(s["containerStatuses"][0]["ready"].get<bool>());
+  EXPECT_EQ(condition_of(s, "Ready")["status"], "False");
+}
+
+TEST_F(AgentProbeTest, AFailedLivenessProbeRestartsTheContainerAfterTheThreshold) {
+  start_agent();
+  cp.create(kPods, probed_pod("sick", {{"livenessProbe", {{"exec", {{"command", {"false"}}}}, {"periodSeconds", 10},
+                                                          {"failureThreshold", 3}}}}));
+  // The first probe runs at start; two more, a period apart on the clock, reach the threshold.
+  ASSERT_TRUE(eventually([&] { return messages("sick", "Unhealthy").size() == 1; })) << status_of("sick").dump();
+  cp.clock().advance_ms(10'000);
+  ASSERT_TRUE(eventually([&] { return messages("sick", "Unhealthy").size() == 2; }));
+  EXPECT_EQ(container("sick")["restartCount"], 0) << "two failures of three";
+  EXPECT_TRUE(messages("sick", "Killing").empty());
+  cp.clock().advance_ms(10'000);
+  ASSERT_TRUE(eventually([&] {
+    json c = container("sick");
+    return c.value("restartCount", 0) == 1 && c["state"].contains("running");
+  })) << status_of("sick").dump();
+  json c = container("sick");
+  EXPECT_EQ(c["lastState"]["terminated"]["exitCode"], 143) << "stopped with SIGTERM";
+  EXPECT_EQ(messages("sick", "Unhealthy")[0], "Liveness probe failed: command exited with code 1");
+  ASSERT_EQ(messages("sick", "Killing").size(), 1u);
+  EXPECT_EQ(messages("sick", "Killing")[0], "Container main failed liveness probe, will be restarted");
+  EXPECT_EQ(status_of("sick")["phase"], "Running");
+}
+
+TEST_F(AgentProbeTest, TheStartupProbeGatesLivenessAndReadiness) {
+  start_agent();
+  ProbeListener listener;
+  json readiness = {{"tcpSocket", {{"host", "127.0.0.1"}, {"port", listener.port()}}}};
+  // Passing startup probe: started, then the readiness probe makes it ready.
+  cp.create(kPods, probed_pod("boots", {{"startupProbe", {{"exec", {{"command", {"true"}}}}}}, {"readinessProbe", readiness}}));
+  ASSERT_TRUE(eventually([&] { return container("boots").value("ready", false); })) << status_of("boots").dump();
+  EXPECT_TRUE(container("boots")["started"].get<bool>());
+
+  // Failing startup probe: never started, so never ready and its liveness probe (which would fail)
+  // never runs; after failureThreshold the container is restarted.
+  cp.create(kPods, probed_pod("stuck", {{"startupProbe", {{"exec", {{"command", {"false"}}}}, {"failureThreshold", 2}}},
+                                        {"readinessProbe", readiness},
+                                        {"livenessProbe", {{"exec", {{"command", {"false"}}}}}}}));
+  // The event is recorded before the status is written: wait for both.
+  ASSERT_TRUE(eventually([&] {
+    return messages("stuck", "Unhealthy").size() == 1 && container("stuck").value("state", json::object()).contains("running");
+  })) << status_of("stuck").dump();
+  json c = container("stuck");
+  EXPECT_TRUE(c["state"].contains("running")) << c.dump();
+  EXPECT_FALSE(c["started"].get<bool>());
+  EXPECT_FALSE(c["ready"].get<bool>());
+  cp.clock().advance_ms(10'000);
+  ASSERT_TRUE(eventually([&] { return container("stuck").value("restartCount", 0) == 1; })) << status_of("stuck").dump();
+  for (const auto& m : messages("stuck", "Unhealthy")) EXPECT_EQ(m, "Startup probe failed: command exited with code 1");
+  ASSERT_FALSE(messages("stuck", "Killing").empty());
+  EXPECT_EQ(messages("stuck", "Killing")[0], "Container main failed startup probe, will be restarted");
+}
+
+TEST_F(AgentProbeTest, ABadProbeIsReportedAndTheAgentCarriesOn) {
+  start_agent();
+  // Valid for the API, but not something this agent can run.
+  cp.create(kPods, probed_pod("odd", {{"livenessProbe", {{"grpc", {{"port", 9000}}}}}}));
+  cp.create(kPods, pod("fine", "nginx:1.25"));
+  ASSERT_TRUE(eventually([&] {
+    return !messages("odd", "FailedProbeSpec").empty() && container("odd").value("state", json::object()).contains("running");
+  })) << status_of("odd").dump();
+  EXPECT_EQ(messages("odd", "FailedProbeSpec")[0],
+            "spec.containers[main].livenessProbe.grpc: gRPC probes are not supported");
+  EXPECT_FALSE(container("odd").value("ready", true));
+  EXPECT_EQ(container("odd").value("restartCount", -1), 0);
+  ASSERT_TRUE(eventually([&] { return container("fine").value("ready", false); }));
+  // More passes over the pod: each update of it is one.
+  for (int i = 0; i < 3; ++i) {
+    json odd = cp.get(kPods, "default", "odd");
+    odd["metadata"]["labels"]["pass"] = std::to_string(i);
+    ASSERT_TRUE(cp.client().update(kPods, odd.dump()).is_ok());
+    ASSERT_TRUE(eventually([&] { return runner->queue().idle(); }));
+  }
+  EXPECT_EQ(messages("odd", "FailedProbeSpec").size(), 1u) << "reported once, not on every pass";
 }
 
 TEST(RestartBackoff, TenSecondsDoublingToFiveMinutes) {

@@ -52,6 +52,8 @@ struct LeftoverCleanup {
   }
 };
 
+using nlohmann::json;
+
 TEST(RuncE2E, KubectlAppliedPodRunsInARealContainer) {
   ASSERT_EQ(::geteuid(), 0u) << "this test needs root (runc, network namespaces, mounts, cgroups)";
   for (const char* p : {"/usr/sbin/runc", "/usr/lib/cni/bridge", "/bin/busybox", "/usr/sbin/ip"})
@@ -96,6 +98,11 @@ spec:
   containers:
   - name: web
     image: skiff.test/web:1
+    # Runs inside the container (the host has no /www/index.html): Ready waits for it.
+    readinessProbe:
+      exec:
+        command: ["/bin/busybox", "test", "-f", "/www/index.html"]
+      periodSeconds: 1
 )";
   auto applied = cluster.kubectl({"apply", "-f", "-"}, manifest);
   ASSERT_EQ(applied.exit_code, 0) << applied.err;
@@ -143,6 +150,45 @@ spec:
   EXPECT_EQ(failing.exit_code, 3) << failing.err;
   EXPECT_NE(failing.err.find("to stderr\n"), std::string::npos) << failing.err;
   EXPECT_NE(failing.err.find("command terminated with exit code 3"), std::string::npos) << failing.err;
+
+  // A failing liveness probe (exec in the real container) stops it; the agent restarts it and counts it.
+  std::string sick = R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: sick
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: skiff.test/web:1
+    livenessProbe:
+      exec:
+        command: ["/bin/busybox", "test", "-f", "/www/missing.html"]
+      periodSeconds: 1
+      failureThreshold: 2
+)";
+  ASSERT_EQ(cluster.kubectl({"apply", "-f", "-"}, sick).exit_code, 0);
+  json sick_pod;
+  EXPECT_TRUE(eventually(
+      [&] {
+        sick_pod = cluster.kubectl_json({"get", "pod", "sick"});
+        if (!sick_pod.is_object() || !sick_pod.contains("status")) return false;
+        json statuses = sick_pod["status"].value("containerStatuses", json::array());
+        return !statuses.empty() && statuses[0].value("restartCount", 0) >= 1;
+      },
+      std::chrono::seconds(30)))
+      << sick_pod.dump() << cluster.log();
+  auto events = cluster.kubectl_json({"get", "events"});
+  bool unhealthy = false, killing = false;
+  for (const auto& e : events.value("items", json::array())) {
+    if (e["involvedObject"].value("name", "") != "sick") continue;
+    unhealthy = unhealthy || (e.value("reason", "") == "Unhealthy" &&
+                              e.value("message", "").starts_with("Liveness probe failed: "));
+    killing = killing || (e.value("reason", "") == "Killing" &&
+                          e.value("message", "") == "Container web failed liveness probe, will be restarted");
+  }
+  EXPECT_TRUE(unhealthy && killing) << events.dump();
+  EXPECT_EQ(cluster.kubectl({"delete", "pod", "sick", "--wait=true", "--timeout=60s"}, {}, std::chrono::seconds(90)).exit_code, 0);
 
   auto deleted = cluster.kubectl({"delete", "pod", "web", "--wait=true", "--timeout=60s"}, {}, std::chrono::seconds(90));
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
