@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "tests/support/cluster.hpp"
 
@@ -132,6 +134,47 @@ TEST(AgentE2E, KubectlExecReachesTheContainerThroughTheAgent) {
   auto nope = cluster.kubectl({"exec", "nope", "--", "true"});
   EXPECT_NE(nope.exit_code, 0);
   EXPECT_NE(nope.err.find("pods \"nope\" not found"), std::string::npos) << nope.err;
+}
+
+// kubectl drain: cordons the node, evicts its pods through policy/v1 evictions and waits until they
+// are gone; the Deployment's replacements stay Pending on the only (cordoned) node until uncordon.
+TEST(AgentE2E, KubectlDrainEvictsThePodsAndUncordonLetsThemBack) {
+  Cluster cluster(true, {}, {"--agent.runtime=sim", "--agent.node-name=laptop", "--agent.heartbeat-interval-ms=500"});
+  ASSERT_TRUE(cluster.ready()) << cluster.log();
+  auto created = cluster.kubectl({"create", "deployment", "web", "--image=nginx:1.25", "--replicas=2"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto rolled = cluster.kubectl({"rollout", "status", "deployment/web", "--timeout=60s"});
+  ASSERT_EQ(rolled.exit_code, 0) << rolled.err << cluster.log();
+  auto pod_names = [&] {
+    std::set<std::string> names;
+    const auto list = cluster.kubectl_json({"get", "pods", "-l", "app=web"});
+    for (const auto& p : list["items"]) names.insert(p["metadata"]["name"].get<std::string>());
+    return names;
+  };
+  const std::set<std::string> before = pod_names();
+  ASSERT_EQ(before.size(), 2u);
+
+  auto drained = cluster.kubectl({"drain", "laptop", "--ignore-daemonsets", "--timeout=60s"});
+  ASSERT_EQ(drained.exit_code, 0) << drained.err << cluster.log();
+  EXPECT_NE(drained.out.find("node/laptop cordoned"), std::string::npos) << drained.out;
+  for (const auto& name : before)
+    EXPECT_NE(drained.out.find("pod/" + name + " evicted"), std::string::npos) << drained.out;
+  EXPECT_NE(drained.out.find("node/laptop drained"), std::string::npos) << drained.out;
+  EXPECT_EQ(cluster.kubectl_json({"get", "node", "laptop"})["spec"].value("unschedulable", false), true);
+
+  // The ReplicaSet replaces the evicted pods; with its only node cordoned they cannot be placed.
+  ASSERT_TRUE(eventually([&] {
+    const auto pods = cluster.kubectl_json({"get", "pods", "-l", "app=web"})["items"];
+    return pods.size() == 2 && std::all_of(pods.begin(), pods.end(), [&](const auto& p) {
+             return !before.count(p["metadata"]["name"].template get<std::string>()) &&
+                    p["status"].value("phase", "") == "Pending" && p["spec"].value("nodeName", "").empty();
+           });
+  })) << cluster.kubectl({"get", "pods", "-o", "wide"}).out;
+
+  auto uncordoned = cluster.kubectl({"uncordon", "laptop"});
+  ASSERT_EQ(uncordoned.exit_code, 0) << uncordoned.err;
+  rolled = cluster.kubectl({"rollout", "status", "deployment/web", "--timeout=60s"});
+  EXPECT_EQ(rolled.exit_code, 0) << rolled.err << cluster.kubectl({"get", "pods", "-o", "wide"}).out;
 }
 
 TEST(AgentE2E, AnUnknownRuntimeIsAConfigErrorNamingTheKey) {
