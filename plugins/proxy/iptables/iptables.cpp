@@ -270,7 +270,7 @@ class IptablesProxy final : public plugin::proxy::Proxy {
         if (auto st = remove_owned(other(options_.backend)); !st) return st.with_context("proxy iptables sync");
         // First sync (or after a failure): what is in the kernel is unknown, so every chain of ours
         // found there is treated as stale and rewritten or removed, and missing jumps are added.
-        auto found = read_owned(options_.backend);
+        auto found = read_owned(options_.backend, /*existing_only=*/false);
         if (!found) return found.status();
         written_.clear();
         for (const auto& [table, f] : *found) {
@@ -327,7 +327,7 @@ class IptablesProxy final : public plugin::proxy::Proxy {
     const Tools tools = tools_for(backend);
     if (!have_program(tools.save) || !have_program(tools.restore))
       return plugin::Status::ok();  // without the tools nothing of ours can be there
-    auto found = read_owned(backend);
+    auto found = read_owned(backend, /*existing_only=*/true);
     if (!found) return found.status();
     Tables chains;
     std::map<std::string, std::string> unhook;
@@ -350,12 +350,14 @@ class IptablesProxy final : public plugin::proxy::Proxy {
     return r ? plugin::Status::ok() : r.status();
   }
 
-  plugin::Result<std::map<std::string, Found>> read_owned(Backend backend) {
+  // What the mode owns in the nat and filter tables of `backend`. Every table the sync writes must
+  // be in the answer (its missing jumps are found that way); a sweep only needs existing ones.
+  plugin::Result<std::map<std::string, Found>> read_owned(Backend backend, bool existing_only) {
     const Tools tools = tools_for(backend);
     const auto legacy = backend == Backend::kLegacy ? legacy_tables() : std::set<std::string>{};
     std::map<std::string, Found> found;
     for (const char* table : {"nat", "filter"}) {
-      if (backend == Backend::kLegacy && !legacy.contains(table)) continue;
+      if (existing_only && backend == Backend::kLegacy && !legacy.contains(table)) continue;
       auto r = run_checked({tools.save, "-t", table});
       if (!r) return r.status().with_context("proxy iptables");
       found[table] = owned_in(r->out);
