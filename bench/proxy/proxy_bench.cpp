@@ -1,5 +1,6 @@
 // Proxy benchmarks (run as root: they create network namespaces and write rules only inside them).
 //
+//   <mode>: 0 iptables (nf_tables backend), 1 nftables, 2 iptables with the legacy backend
 //   BM_FullSync/<mode>/<services>   one sync of N services × 10 endpoints into a node where the
 //                                   mode has nothing yet (what a start or a mode switch costs)
 //   BM_OneEndpointChange/<mode>/<services>
@@ -23,7 +24,8 @@ using skiff::plugin::proxy::ProxyState;
 using skiff::plugin::proxy::ServicePort;
 using skiff::testing::NetnsLab;
 
-const char* kModes[] = {"iptables", "nftables"};
+// "iptables" is the nf_tables-backed iptables, "iptables-legacy" proxy.iptables.backend = legacy.
+const char* kModes[] = {"iptables", "nftables", "iptables-legacy"};
 
 ProxyState services(int n, int generation = 0) {
   ProxyState s;
@@ -144,8 +146,8 @@ void BM_Throughput(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_FullSync)->ArgsProduct({{0, 1}, {1000, 10000}})->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_OneEndpointChange)->ArgsProduct({{0, 1}, {1000, 10000}})->Iterations(10)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FullSync)->ArgsProduct({{0, 1, 2}, {1000, 10000}})->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_OneEndpointChange)->ArgsProduct({{0, 1, 2}, {1000, 10000}})->Iterations(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Throughput)->DenseRange(0, 3)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 
 BENCHMARK_MAIN();

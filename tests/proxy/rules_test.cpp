@@ -8,6 +8,7 @@
 #include "ipvs.hpp"
 #include "iptables.hpp"
 #include "nftables.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace skiff::plugins::proxy {
 namespace {
@@ -76,6 +77,21 @@ TEST(IptablesRules, KubernetesChainLayoutWithRandomBalancingMasqueradeAndReject)
   EXPECT_NE(reject.find("-j REJECT"), std::string::npos);
 }
 
+TEST(IptablesRules, BackendOptionPicksTheToolsAndRefusesUnknownValues) {
+  EXPECT_EQ(iptables::tools_for(iptables::Backend::kLegacy).restore, "iptables-legacy-restore");
+  EXPECT_EQ(iptables::tools_for(iptables::Backend::kNft).save, "iptables-nft-save");
+  for (const char* ok : {"nft", "legacy", ""}) {
+    testing::TestPluginContext ctx{"proxy.iptables", {{"masquerade-bit", "14"}, {"backend", ok}}, "/tmp"};
+    auto made = iptables::make_proxy(ctx.context());
+    EXPECT_TRUE(made) << ok << ": " << made.status().message();
+  }
+  testing::TestPluginContext bad{"proxy.iptables", {{"masquerade-bit", "14"}, {"backend", "xtables"}}, "/tmp"};
+  auto refused = iptables::make_proxy(bad.context());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.status().message().find("proxy.iptables.backend"), std::string::npos) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("xtables"), std::string::npos) << refused.status().message();
+}
+
 TEST(IptablesRules, AffinityUsesRecentMatches) {
   auto t = iptables::render_rules(sample(true), {});
   std::string all;
@@ -105,22 +121,37 @@ TEST(NftablesRules, VerdictMapsAndOneTransaction) {
   auto objs = nftables::render_objects(sample(), {});
   ASSERT_TRUE(objs.contains("service-ips"));
   EXPECT_EQ(objs["service-ips"].kind, "map");
-  ASSERT_EQ(objs["service-ips"].lines.size(), 1u);
-  EXPECT_TRUE(objs["service-ips"].lines[0].starts_with("10.96.0.10 . tcp . 80 : goto svc-"));
-  EXPECT_EQ(objs["service-nodeports"].lines.size(), 1u);
+  EXPECT_EQ(objs["service-ips"].lines, std::vector<std::string>{"10.96.0.10 . tcp . 80 : goto lb-3"});
+  EXPECT_EQ(objs["service-nodeports"].lines, std::vector<std::string>{"tcp . 30080 : goto nodeport-lb-3"});
   EXPECT_EQ(objs["no-endpoint-services"].lines, std::vector<std::string>{"10.96.0.11 . tcp . 80"});
-  std::string svc;
-  for (const auto& [name, o] : objs)
-    if (name.starts_with("svc-")) svc = joined(o.lines);
-  EXPECT_NE(svc.find("numgen random mod 3 vmap { 0 : goto sep-"), std::string::npos) << svc;
+  // Endpoint i is an element of slot i's map; lb-3 picks one of three slots.
+  EXPECT_EQ(joined(objs["lb-3"].lines), "numgen random mod 3 vmap { 0 : goto slot-0, 1 : goto slot-1, 2 : goto slot-2 }\n");
+  EXPECT_EQ(objs["endpoints-1"].lines, std::vector<std::string>{"10.96.0.10 . tcp . 80 : 10.244.0.11 . 8080"});
+  EXPECT_EQ(objs["nodeport-endpoints-2"].lines, std::vector<std::string>{"tcp . 30080 : 10.244.0.12 . 8080"});
+  EXPECT_EQ(joined(objs["slot-1"].lines), "dnat ip to ip daddr . meta l4proto . th dport map @endpoints-1\n");
+  EXPECT_EQ(objs["hairpin"].lines.size(), 3u);
   std::string full = nftables::nft_script({}, objs, true);
   EXPECT_TRUE(full.starts_with("add table ip skiff-proxy\ndelete table ip skiff-proxy\n")) << full;
-  // Incremental: one endpoint fewer touches the service chain and removes one endpoint chain.
+  // Incremental: a moved endpoint is one element out and one in; nothing else is touched.
+  auto moved_state = sample();
+  moved_state.services[0].endpoints[1].ip = "10.244.9.9";
+  std::string moved = nftables::nft_script(objs, nftables::render_objects(moved_state, {}), false);
+  EXPECT_EQ(moved,
+            "add table ip skiff-proxy\n"
+            "delete element ip skiff-proxy endpoints-1 { 10.96.0.10 . tcp . 80 }\n"
+            "delete element ip skiff-proxy hairpin { 10.244.0.11 . 10.244.0.11 }\n"
+            "delete element ip skiff-proxy nodeport-endpoints-1 { tcp . 30080 }\n"
+            "add element ip skiff-proxy endpoints-1 { 10.96.0.10 . tcp . 80 : 10.244.9.9 . 8080 }\n"
+            "add element ip skiff-proxy hairpin { 10.244.9.9 . 10.244.9.9 }\n"
+            "add element ip skiff-proxy nodeport-endpoints-1 { tcp . 30080 : 10.244.9.9 . 8080 }\n");
+  // One endpoint fewer: the service moves to lb-2, the unused slot and lb-3 go (emptied first).
   auto fewer = nftables::render_objects(sample(false, 2), {});
   std::string delta = nftables::nft_script(objs, fewer, false);
-  EXPECT_EQ(count(delta, "flush chain ip skiff-proxy svc-"), 1u) << delta;
-  EXPECT_EQ(count(delta, "delete chain ip skiff-proxy sep-"), 1u) << delta;
-  EXPECT_EQ(count(delta, "service-ips"), 0u) << "an unchanged map must not be rewritten: " << delta;
+  EXPECT_NE(delta.find("delete element ip skiff-proxy service-ips { 10.96.0.10 . tcp . 80 }\n"), std::string::npos) << delta;
+  EXPECT_NE(delta.find("add element ip skiff-proxy service-ips { 10.96.0.10 . tcp . 80 : goto lb-2 }\n"), std::string::npos) << delta;
+  EXPECT_LT(delta.find("flush chain ip skiff-proxy lb-3"), delta.find("delete chain ip skiff-proxy slot-2")) << delta;
+  EXPECT_LT(delta.find("delete chain ip skiff-proxy slot-2"), delta.find("delete map ip skiff-proxy endpoints-2")) << delta;
+  EXPECT_EQ(count(delta, "endpoints-0"), 0u) << "an unchanged map must not be touched: " << delta;
 }
 
 TEST(NftablesRules, AffinityUsesDynamicSetsThatSurviveResyncs) {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -124,25 +127,26 @@ Tables render_rules(const ProxyState& state, const IptablesOptions& options) {
   for (const ServicePort& sp : state.services) {
     const std::string proto(lower_protocol(sp.protocol));
     const std::string match = " -p " + proto + " -m " + proto + " --dport ";
-    const std::string comment = " -m comment --comment \"" + sp.id() + "\"";
+    // No per-rule comments (kube-proxy drops them on large clusters too): at 10,000 services they
+    // would be a good part of what iptables-restore parses and the kernel stores.
     auto ready = ready_endpoints(sp);
     if (ready.empty()) {
       // Kubernetes rejects rather than black-holes: a client learns at once that nobody serves.
-      reject.push_back("-A KUBE-SERVICES -d " + sp.cluster_ip + "/32" + match + std::to_string(sp.port) + comment +
+      reject.push_back("-A KUBE-SERVICES -d " + sp.cluster_ip + "/32" + match + std::to_string(sp.port) +
                        " -j REJECT --reject-with icmp-port-unreachable");
       if (sp.node_port != 0)
         external_reject.push_back("-A KUBE-EXTERNAL-SERVICES -m addrtype --dst-type LOCAL" + match +
-                                  std::to_string(sp.node_port) + comment + " -j REJECT --reject-with icmp-port-unreachable");
+                                  std::to_string(sp.node_port) + " -j REJECT --reject-with icmp-port-unreachable");
       continue;
     }
     const std::string svc = svc_chain(sp);
-    services.push_back("-A KUBE-SERVICES -d " + sp.cluster_ip + "/32" + match + std::to_string(sp.port) + comment +
+    services.push_back("-A KUBE-SERVICES -d " + sp.cluster_ip + "/32" + match + std::to_string(sp.port) +
                        " -j " + svc);
     if (sp.node_port != 0) {
       // Traffic arriving at a node port came from outside the pod network: masquerade it so replies
       // come back through this node.
-      nodeports.push_back("-A KUBE-NODEPORTS" + match + std::to_string(sp.node_port) + comment + " -j KUBE-MARK-MASQ");
-      nodeports.push_back("-A KUBE-NODEPORTS" + match + std::to_string(sp.node_port) + comment + " -j " + svc);
+      nodeports.push_back("-A KUBE-NODEPORTS" + match + std::to_string(sp.node_port) + " -j KUBE-MARK-MASQ");
+      nodeports.push_back("-A KUBE-NODEPORTS" + match + std::to_string(sp.node_port) + " -j " + svc);
     }
     auto& svc_rules = nat[svc];
     const std::string recent_opts = " --mask 255.255.255.255 --rsource";
@@ -202,21 +206,55 @@ std::string restore_script(const Tables& current, const Tables& desired) {
   return out;
 }
 
+Tools tools_for(Backend backend) {
+  if (backend == Backend::kLegacy) return {"iptables-legacy-restore", "iptables-legacy-save"};
+  return {"iptables-nft-restore", "iptables-nft-save"};
+}
+
+std::string_view backend_name(Backend backend) noexcept { return backend == Backend::kLegacy ? "legacy" : "nft"; }
+
+Backend default_backend() {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+  for (std::size_t start = 0; start <= dirs.size();) {
+    std::size_t end = std::min(dirs.find(':', start), dirs.size());
+    std::error_code ec;
+    auto target = std::filesystem::canonical(dirs.substr(start, end - start) + "/iptables", ec);
+    if (!ec) return target.filename().string().find("legacy") != std::string::npos ? Backend::kLegacy : Backend::kNft;
+    start = end + 1;
+  }
+  return Backend::kNft;
+}
+
 namespace {
+
+Backend other(Backend b) { return b == Backend::kLegacy ? Backend::kNft : Backend::kLegacy; }
+
+// The tables the legacy backend has in this network namespace. Reading a table with the legacy
+// tools would create it (empty), so the other-backend sweep only reads tables that already exist.
+std::set<std::string> legacy_tables() {
+  std::set<std::string> out;
+  std::ifstream in("/proc/net/ip_tables_names");
+  for (std::string line; std::getline(in, line);) out.insert(line);
+  return out;
+}
 
 class IptablesProxy final : public plugin::proxy::Proxy {
  public:
-  IptablesProxy(IptablesOptions options, plugin::Logger* logger) : options_(std::move(options)), logger_(logger) {}
+  IptablesProxy(IptablesOptions options, plugin::Logger* logger)
+      : options_(std::move(options)), tools_(tools_for(options_.backend)), logger_(logger) {}
 
   plugin::Status start() noexcept override {
-    for (const auto& tool : {options_.restore_command, options_.save_command})
+    const std::string package = options_.backend == Backend::kLegacy ? "iptables (legacy tools)" : "iptables";
+    for (const auto& tool : {tools_.restore, tools_.save})
       if (!have_program(tool))
-        return plugin::unavailable("proxy mode iptables needs '" + tool +
-                                   "' (Debian package iptables); other modes: nftables, userspace, ipvs");
-    auto probe = run_command({options_.save_command, "-t", "nat"});
+        return plugin::unavailable("proxy mode iptables (backend " + std::string(backend_name(options_.backend)) +
+                                   ") needs '" + tool + "' (Debian package " + package +
+                                   "); other modes: nftables, userspace, ipvs");
+    auto probe = run_command({tools_.save, "-t", "nat"});
     if (!probe || probe->exit_code != 0)
-      return plugin::unavailable("proxy mode iptables: cannot read the nat table (" +
-                                 (probe ? probe->err : probe.status().message()) +
+      return plugin::unavailable("proxy mode iptables (backend " + std::string(backend_name(options_.backend)) +
+                                 "): cannot read the nat table (" + (probe ? probe->err : probe.status().message()) +
                                  "); other modes: nftables, userspace, ipvs");
     return plugin::Status::ok();
   }
@@ -227,9 +265,12 @@ class IptablesProxy final : public plugin::proxy::Proxy {
       Tables desired = render_rules(state, options_);
       std::map<std::string, std::string> hooks;  // table → jump insertions this sync adds
       if (!known_) {
+        // Rules of ours through the other backend would be evaluated too (both sets are live):
+        // a backend switch clears them before the first write through this one.
+        if (auto st = remove_owned(other(options_.backend)); !st) return st.with_context("proxy iptables sync");
         // First sync (or after a failure): what is in the kernel is unknown, so every chain of ours
         // found there is treated as stale and rewritten or removed, and missing jumps are added.
-        auto found = read_owned();
+        auto found = read_owned(options_.backend, /*existing_only=*/false);
         if (!found) return found.status();
         written_.clear();
         for (const auto& [table, f] : *found) {
@@ -246,7 +287,7 @@ class IptablesProxy final : public plugin::proxy::Proxy {
       std::string script = restore_script(written_, desired);
       for (const auto& [table, lines] : hooks) add_to_table(script, table, lines);
       if (!script.empty()) {
-        auto r = run_checked({options_.restore_command, "-w", "5", "--noflush"}, script);
+        auto r = run_checked({tools_.restore, "-w", "5", "--noflush"}, script);
         if (!r) {
           known_ = false;
           return r.status().with_context("proxy iptables sync");
@@ -264,46 +305,60 @@ class IptablesProxy final : public plugin::proxy::Proxy {
     }
   }
 
-  // One transaction: the jumps from the built-in chains are deleted (by the very lines
-  // iptables-save printed), then every KUBE-* chain is flushed and deleted.
+  // Through both backends (whichever has tools here): what an earlier run with the other backend
+  // left must go too.
   plugin::Status cleanup() noexcept override {
     try {
       std::lock_guard lock(mutex_);
       known_ = false;
       written_.clear();
-      if (!have_program(options_.save_command) || !have_program(options_.restore_command))
-        return plugin::Status::ok();  // without the tools nothing of ours can be there
-      auto found = read_owned();
-      if (!found) return found.status();
-      Tables chains;
-      std::map<std::string, std::string> unhook;
-      for (const auto& [table, f] : *found) {
-        for (const auto& chain : f.chains) chains[table][chain] = {"?"};
-        for (const auto& line : f.jumps) unhook[table] += "-D" + line.substr(2) + "\n";
-      }
-      std::string script = restore_script(chains, {});
-      // Deletions of jumps must come before the chains they target go: put them first in each table.
-      for (const auto& [table, lines] : unhook) {
-        const std::string header = "*" + table + "\n";
-        auto at = script.find(header);
-        if (at == std::string::npos)
-          script += header + lines + "COMMIT\n";
-        else
-          script.insert(at + header.size(), lines);
-      }
-      if (script.empty()) return plugin::Status::ok();
-      auto r = run_checked({options_.restore_command, "-w", "5", "--noflush"}, script);
-      return r ? plugin::Status::ok() : r.status().with_context("proxy iptables cleanup");
+      if (auto st = remove_owned(options_.backend); !st) return st.with_context("proxy iptables cleanup");
+      if (auto st = remove_owned(other(options_.backend)); !st) return st.with_context("proxy iptables cleanup");
+      return plugin::Status::ok();
     } catch (const std::exception& e) {
       return plugin::internal(std::string("proxy iptables cleanup: ") + e.what());
     }
   }
 
  private:
-  plugin::Result<std::map<std::string, Found>> read_owned() {
+  // One transaction through `backend`: the jumps from the built-in chains are deleted (by the very
+  // lines iptables-save printed), then every KUBE-* chain is flushed and deleted.
+  plugin::Status remove_owned(Backend backend) {
+    const Tools tools = tools_for(backend);
+    if (!have_program(tools.save) || !have_program(tools.restore))
+      return plugin::Status::ok();  // without the tools nothing of ours can be there
+    auto found = read_owned(backend, /*existing_only=*/true);
+    if (!found) return found.status();
+    Tables chains;
+    std::map<std::string, std::string> unhook;
+    for (const auto& [table, f] : *found) {
+      for (const auto& chain : f.chains) chains[table][chain] = {"?"};
+      for (const auto& line : f.jumps) unhook[table] += "-D" + line.substr(2) + "\n";
+    }
+    std::string script = restore_script(chains, {});
+    // Deletions of jumps must come before the chains they target go: put them first in each table.
+    for (const auto& [table, lines] : unhook) {
+      const std::string header = "*" + table + "\n";
+      auto at = script.find(header);
+      if (at == std::string::npos)
+        script += header + lines + "COMMIT\n";
+      else
+        script.insert(at + header.size(), lines);
+    }
+    if (script.empty()) return plugin::Status::ok();
+    auto r = run_checked({tools.restore, "-w", "5", "--noflush"}, script);
+    return r ? plugin::Status::ok() : r.status();
+  }
+
+  // What the mode owns in the nat and filter tables of `backend`. Every table the sync writes must
+  // be in the answer (its missing jumps are found that way); a sweep only needs existing ones.
+  plugin::Result<std::map<std::string, Found>> read_owned(Backend backend, bool existing_only) {
+    const Tools tools = tools_for(backend);
+    const auto legacy = backend == Backend::kLegacy ? legacy_tables() : std::set<std::string>{};
     std::map<std::string, Found> found;
     for (const char* table : {"nat", "filter"}) {
-      auto r = run_checked({options_.save_command, "-t", table});
+      if (existing_only && backend == Backend::kLegacy && !legacy.contains(table)) continue;
+      auto r = run_checked({tools.save, "-t", table});
       if (!r) return r.status().with_context("proxy iptables");
       found[table] = owned_in(r->out);
     }
@@ -311,6 +366,7 @@ class IptablesProxy final : public plugin::proxy::Proxy {
   }
 
   const IptablesOptions options_;
+  const Tools tools_;
   plugin::Logger* logger_;
   std::mutex mutex_;
   bool known_ = false;
@@ -323,8 +379,10 @@ std::unique_ptr<plugin::proxy::Proxy> make_iptables_proxy(IptablesOptions option
   return std::make_unique<IptablesProxy>(std::move(options), logger);
 }
 
-const std::array<plugin::OptionSpec, 1> kOptions{{
+const std::array<plugin::OptionSpec, 2> kOptions{{
     {"masquerade-bit", "14", "Bit of the packet mark that asks for masquerading (kube-proxy's --iptables-masquerade-bit)."},
+    {"backend", "", "nft or legacy: which iptables tools write the rules (default: what the iptables alternative points at). "
+                    "The other backend is cleared of the mode's rules at start."},
 }};
 
 plugin::Result<std::unique_ptr<plugin::proxy::Proxy>> make_proxy(const plugin::PluginContext& context) {
@@ -332,6 +390,15 @@ plugin::Result<std::unique_ptr<plugin::proxy::Proxy>> make_proxy(const plugin::P
   auto bit = context.config.get_int("masquerade-bit", 0, 31);
   if (!bit) return bit.status();
   options.masquerade_bit = static_cast<int>(*bit);
+  auto backend = context.config.get_string("backend");
+  if (!backend) return backend.status();
+  if (backend->empty())
+    options.backend = default_backend();
+  else if (*backend == "nft" || *backend == "legacy")
+    options.backend = *backend == "nft" ? Backend::kNft : Backend::kLegacy;
+  else
+    return plugin::invalid("config " + context.config.full_key("backend") + ": '" + *backend +
+                           "' is not one of nft, legacy");
   return make_iptables_proxy(std::move(options), &context.logger);
 }
 

@@ -1,7 +1,9 @@
 // The nftables proxy mode: everything lives in its own table (`ip skiff-proxy`). Dispatch is O(1):
-// a verdict map keyed by (daddr . protocol . port) sends a packet straight to its service's chain,
-// which picks an endpoint with `numgen random mod N vmap`. Each sync is one `nft -f -` transaction
-// that touches only what changed since the last one; the first sync after start replaces the table.
+// a verdict map keyed by (daddr . protocol . port) sends a packet to the chain lb-<n> of its number
+// of endpoints, which picks slot i with `numgen random mod n vmap`; slot i's chain DNATs through the
+// map holding every service's endpoint i. Services and endpoints are map elements, not chains. Each
+// sync is one `nft -f -` transaction that touches only what changed since the last one (element
+// edits for maps and sets); the first sync after start replaces the table.
 #pragma once
 
 #include <array>

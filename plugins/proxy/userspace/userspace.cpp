@@ -70,6 +70,8 @@ struct Direction {
   std::size_t buffered = 0;
   bool src_eof = false;
   bool done = false;  // eof seen and everything passed on
+  // Read from src only when the pipe is empty: a full destination stops the source (backpressure).
+  bool wants_read() const { return !src_eof && buffered == 0; }
 };
 
 struct TcpRelay {
@@ -77,6 +79,7 @@ struct TcpRelay {
   bool connected = false;
   Direction up, down;  // up: client → backend
   std::uint64_t client_id = 0, backend_id = 0;
+  std::uint32_t client_events = 0, backend_events = 0;  // what epoll watches now on each side
   ~TcpRelay() {
     for (int fd : {client, backend, up.pipe_r, up.pipe_w, down.pipe_r, down.pipe_w})
       if (fd >= 0) ::close(fd);
@@ -297,10 +300,13 @@ class UserspaceProxy final : public plugin::proxy::Proxy {
       if (::connect(r->backend, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 && errno != EINPROGRESS) continue;
       r->client_id = next_id_++;
       r->backend_id = next_id_++;
+      // Level-triggered, and only what the relay can act on now: until the backend connects, the
+      // client is not read and only the backend's writability (the connect finishing) is watched.
       epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.events = 0;
       ev.data.u64 = r->client_id;
       ::epoll_ctl(epoll_, EPOLL_CTL_ADD, r->client, &ev);
+      ev.events = r->backend_events = EPOLLOUT;
       ev.data.u64 = r->backend_id;
       ::epoll_ctl(epoll_, EPOLL_CTL_ADD, r->backend, &ev);
       std::shared_ptr<TcpRelay> shared(std::move(r));
@@ -309,58 +315,65 @@ class UserspaceProxy final : public plugin::proxy::Proxy {
     }
   }
 
-  enum class Pump { kIdle, kMore, kFailed };
-  // Moves what can move src → pipe → dst without blocking, up to a bound (so one fast connection
-  // cannot hold the loop); kMore: stopped at the bound with work left.
-  static Pump pump(Direction& d, int src, int dst) {
-    for (int i = 0; i < 64; ++i) {
-      if (d.buffered > 0) {
-        ssize_t n = ::splice(d.pipe_r, nullptr, dst, nullptr, d.buffered, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-        if (n > 0) {
-          d.buffered -= static_cast<std::size_t>(n);
-          continue;
-        }
-        if (n < 0 && errno == EAGAIN) return Pump::kIdle;
-        return Pump::kFailed;
-      }
-      if (d.src_eof) {
-        if (!d.done) ::shutdown(dst, SHUT_WR);
-        d.done = true;
-        return Pump::kIdle;
-      }
+  // One step of one direction: what the pipe holds goes on to dst, then, if the pipe is empty and
+  // src was reported readable, one splice(2) from src (up to kPipeChunk) and straight on to dst.
+  // No loop until EAGAIN: epoll is level-triggered and reports again what is left, so a request
+  // costs two splices and no empty reads. false: the connection failed.
+  static bool move(Direction& d, int src, int dst, bool readable) {
+    if (d.buffered > 0) {
+      ssize_t n = ::splice(d.pipe_r, nullptr, dst, nullptr, d.buffered, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+      if (n > 0) d.buffered -= static_cast<std::size_t>(n);
+      else if (n < 0 && errno != EAGAIN) return false;
+    }
+    if (readable && d.wants_read()) {
       ssize_t n = ::splice(src, nullptr, d.pipe_w, nullptr, kPipeChunk, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
       if (n > 0) {
-        d.buffered += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n == 0) {
+        d.buffered = static_cast<std::size_t>(n);
+        ssize_t out = ::splice(d.pipe_r, nullptr, dst, nullptr, d.buffered, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (out > 0) d.buffered -= static_cast<std::size_t>(out);
+        else if (out < 0 && errno != EAGAIN) return false;
+      } else if (n == 0) {
         d.src_eof = true;
-        continue;
+      } else if (errno != EAGAIN) {
+        return false;
       }
-      if (errno == EAGAIN) return Pump::kIdle;
-      return Pump::kFailed;
     }
-    return Pump::kMore;
+    if (d.src_eof && d.buffered == 0 && !d.done) {
+      ::shutdown(dst, SHUT_WR);
+      d.done = true;
+    }
+    return true;
   }
 
-  void relay_tcp_locked(const std::shared_ptr<TcpRelay>& r) {
+  void watch(int fd, std::uint64_t id, std::uint32_t& current, std::uint32_t wanted) {
+    if (current == wanted) return;
+    epoll_event ev{};
+    ev.events = wanted;
+    ev.data.u64 = id;
+    ::epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &ev);
+    current = wanted;
+  }
+
+  // `events` happened on the relay's client side (from_client) or backend side.
+  void relay_tcp_locked(const std::shared_ptr<TcpRelay>& r, bool from_client, std::uint32_t events) {
     if (!r->connected) {
+      // The client is not read before the connect is done; hang-ups are reported regardless.
+      if (from_client) return (events & (EPOLLHUP | EPOLLERR)) != 0 ? close_tcp_locked(r, true) : void();
       int err = 0;
       socklen_t len = sizeof err;
       if (::getsockopt(r->backend, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == EINPROGRESS) return;
       if (err != 0) return close_tcp_locked(r, true);
-      // Connected once the socket has a peer.
-      sockaddr_in peer{};
-      socklen_t plen = sizeof peer;
-      if (::getpeername(r->backend, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) return;
       r->connected = true;
     }
-    Pump up = pump(r->up, r->client, r->backend);
-    Pump down = up == Pump::kFailed ? Pump::kFailed : pump(r->down, r->backend, r->client);
-    if (up == Pump::kFailed || down == Pump::kFailed) return close_tcp_locked(r, true);
+    const bool readable = (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0;
+    if (!move(r->up, r->client, r->backend, from_client && readable) ||
+        !move(r->down, r->backend, r->client, !from_client && readable))
+      return close_tcp_locked(r, true);
     if (r->up.done && r->down.done) return close_tcp_locked(r, false);
-    // Edge-triggered: work left at the bound gets no new event, so the loop comes back for it.
-    if (up == Pump::kMore || down == Pump::kMore) again_.push_back(r->client_id);
+    watch(r->client, r->client_id, r->client_events,
+          (r->up.wants_read() ? EPOLLIN : 0u) | (r->down.buffered > 0 ? EPOLLOUT : 0u));
+    watch(r->backend, r->backend_id, r->backend_events,
+          (r->down.wants_read() ? EPOLLIN : 0u) | (r->up.buffered > 0 ? EPOLLOUT : 0u));
   }
 
   void close_tcp_locked(const std::shared_ptr<TcpRelay>& r, bool reset) {
@@ -447,12 +460,8 @@ class UserspaceProxy final : public plugin::proxy::Proxy {
     epoll_event events[256];
     auto next_expiry = SteadyClock::now() + std::chrono::seconds(1);
     while (running_) {
-      int n = ::epoll_wait(epoll_, events, 256, again_.empty() ? 500 : 0);
+      int n = ::epoll_wait(epoll_, events, 256, 500);
       std::lock_guard lock(mutex_);
-      std::vector<std::uint64_t> again;
-      again.swap(again_);
-      for (auto id : again)
-        if (auto t = tcp_.find(id); t != tcp_.end()) relay_tcp_locked(std::shared_ptr<TcpRelay>(t->second));
       for (int i = 0; i < n; ++i) {
         std::uint64_t id = events[i].data.u64;
         if (id == 0) {
@@ -466,7 +475,8 @@ class UserspaceProxy final : public plugin::proxy::Proxy {
           else
             udp_from_client_locked(id, *l->second);
         } else if (auto t = tcp_.find(id); t != tcp_.end()) {
-          relay_tcp_locked(std::shared_ptr<TcpRelay>(t->second));
+          std::shared_ptr<TcpRelay> relay = t->second;  // the relay may close (and leave tcp_) inside
+          relay_tcp_locked(relay, id == relay->client_id, events[i].events);
         } else if (auto u = udp_.find(id); u != udp_.end()) {
           udp_from_backend_locked(*u->second);
         }
@@ -504,7 +514,6 @@ class UserspaceProxy final : public plugin::proxy::Proxy {
   std::unordered_map<std::uint64_t, std::unique_ptr<Listener>> listeners_;
   std::unordered_map<std::uint64_t, std::shared_ptr<TcpRelay>> tcp_;  // by either side's id
   std::unordered_map<std::uint64_t, std::unique_ptr<UdpRelay>> udp_;
-  std::vector<std::uint64_t> again_;  // relays stopped at the pump bound
 };
 
 }  // namespace
