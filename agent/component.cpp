@@ -89,7 +89,14 @@ class AgentComponent final : public kernel::Component {
     AgentOptions options;
     options.runtime_name = runtime_name;
     options.log_dir = (config.data_dir / "pod-logs").string();
+    options.pods_dir = (config.data_dir / "pods").string();
     options.heartbeat_interval_ms = std::stol(get("agent.heartbeat-interval-ms", "10000"));
+    options.restart_backoff_base_ms = std::stol(get("agent.restart-backoff-base-ms", "10000"));
+    options.restart_backoff_max_ms = std::stol(get("agent.restart-backoff-max-ms", "300000"));
+    if (options.restart_backoff_max_ms < options.restart_backoff_base_ms)
+      return plugin::invalid("agent.restart-backoff-max-ms (" + std::to_string(options.restart_backoff_max_ms) +
+                             ") must not be below agent.restart-backoff-base-ms (" +
+                             std::to_string(options.restart_backoff_base_ms) + ")");
     long simulated = std::stol(get("agent.simulated-nodes", "0"));
     std::string node_name = get("agent.node-name", "");
     if (node_name.empty()) node_name = hostname();
@@ -168,6 +175,11 @@ std::vector<kernel::ComponentOption> agent_options() {
        [](std::string_view v) { return integer_in(v, 0, 100000); }},
       {"agent.heartbeat-interval-ms", "10000", "How often the node's Lease is renewed and its status posted.",
        [](std::string_view v) { return integer_in(v, 100, 3600000); }},
+      {"agent.restart-backoff-base-ms", "10000",
+       "First CrashLoopBackOff delay before a crashed container restarts again; it doubles on every crash.",
+       [](std::string_view v) { return integer_in(v, 100, 3600000); }},
+      {"agent.restart-backoff-max-ms", "300000", "Longest CrashLoopBackOff delay.",
+       [](std::string_view v) { return integer_in(v, 100, 86400000); }},
       {"agent.node-cpu", "", "CPU capacity the node reports; empty: this machine's.", any},
       {"agent.node-memory", "", "Memory capacity the node reports (a quantity); empty: this machine's.", any},
       {"agent.node-pods", "110", "Most pods the node accepts.", [](std::string_view v) { return integer_in(v, 1, 10000); }},
