@@ -122,6 +122,10 @@ class AgentComponent final : public kernel::Component {
     runner_ = std::make_unique<kernel::ControllerRunner>("agent", sync_, *client, *informers_, daemon_.metrics(),
                                                          daemon_.logger(), daemon_.clock(), runner_options);
     if (auto st = runner_->start(); !st) return st;
+    // Containers change state on their own (exit, OOM kill): look at the runtime every relist interval.
+    relist_ = std::make_unique<PodRelist>(*sync_, std::stol(get("agent.relist-interval-ms", "1000")),
+                                          [runner = runner_.get()](const std::string& key) { runner->queue().add(key); });
+    relist_->start();
     heartbeat_ = std::make_unique<NodeHeartbeat>(options, *client, daemon_.clock(), daemon_.logger(), runtime_->version());
     if (auto st = heartbeat_->register_nodes(*sync_->cache()); !st) return st;
     heartbeat_->start(*sync_->cache());
@@ -143,9 +147,11 @@ class AgentComponent final : public kernel::Component {
       services_.reset();
     }
     if (heartbeat_) heartbeat_->stop();
+    if (relist_) relist_->stop();
     if (runner_) runner_->stop();
     if (informers_) informers_->stop();
     heartbeat_.reset();
+    relist_.reset();
     runner_.reset();
     sync_.reset();
     informers_.reset();
@@ -158,6 +164,7 @@ class AgentComponent final : public kernel::Component {
   std::unique_ptr<kernel::SharedInformerFactory> informers_;
   std::shared_ptr<PodSync> sync_;
   std::unique_ptr<kernel::ControllerRunner> runner_;
+  std::unique_ptr<PodRelist> relist_;
   std::unique_ptr<NodeHeartbeat> heartbeat_;
   std::shared_ptr<AgentServices> services_;
 };
@@ -175,6 +182,9 @@ std::vector<kernel::ComponentOption> agent_options() {
        [](std::string_view v) { return integer_in(v, 0, 100000); }},
       {"agent.heartbeat-interval-ms", "10000", "How often the node's Lease is renewed and its status posted.",
        [](std::string_view v) { return integer_in(v, 100, 3600000); }},
+      {"agent.relist-interval-ms", "1000",
+       "How often the agent lists the runtime's containers to notice those that changed state on their own (exits).",
+       [](std::string_view v) { return integer_in(v, 10, 600000); }},
       {"agent.restart-backoff-base-ms", "10000",
        "First CrashLoopBackOff delay before a crashed container restarts again; it doubles on every crash.",
        [](std::string_view v) { return integer_in(v, 100, 3600000); }},

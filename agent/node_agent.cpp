@@ -492,6 +492,58 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
   return ReconcileResult{requeue_ms};
 }
 
+// ---- relist (PLEG) ---------------------------------------------------------------------------
+
+std::vector<std::string> PodSync::relist() {
+  auto listed = runtime_.list_containers("");
+  if (!listed) return {};
+  std::map<std::string, std::string> pod_of_sandbox;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, id] : sandbox_of_) pod_of_sandbox[id] = key;
+  }
+  std::set<std::string> changed;
+  std::map<std::string, rt::ContainerState> now;
+  std::lock_guard lock(relist_mu_);
+  for (const auto& c : *listed) {
+    auto pod = pod_of_sandbox.find(c.sandbox_id);
+    if (pod == pod_of_sandbox.end()) continue;
+    now[c.id] = c.state;
+    auto before = relisted_.find(c.id);
+    if (before == relisted_.end() || before->second != c.state) changed.insert(pod->second);
+  }
+  relisted_ = std::move(now);
+  return {changed.begin(), changed.end()};
+}
+
+PodRelist::PodRelist(PodSync& sync, std::int64_t interval_ms, std::function<void(const std::string&)> enqueue)
+    : sync_(sync), interval_ms_(interval_ms), enqueue_(std::move(enqueue)) {}
+
+PodRelist::~PodRelist() { stop(); }
+
+void PodRelist::start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] {
+    std::unique_lock wait_lock(mu_);
+    while (!cv_.wait_for(wait_lock, std::chrono::milliseconds(interval_ms_), [this] { return stopping_; })) {
+      wait_lock.unlock();
+      for (const auto& key : sync_.relist()) enqueue_(key);
+      wait_lock.lock();
+    }
+  });
+}
+
+void PodRelist::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
 // ---- NodeHeartbeat -----------------------------------------------------------------------------
 
 NodeHeartbeat::NodeHeartbeat(AgentOptions options, plugin::Client& client, const plugin::Clock& clock,

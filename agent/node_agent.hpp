@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,6 +73,10 @@ class PodSync final : public plugin::controller::Controller {
   // Sandboxes the runtime already runs (an earlier agent's) are adopted, not duplicated.
   plugin::Status adopt();
   std::size_t sandboxes() const;
+  // What the kubelet's PLEG does: lists the runtime's containers and returns the keys of the pods
+  // whose containers changed state since the last call (a container that exited, OOM-killed or
+  // crashed, is noticed here; nothing else would wake its pod up). See PodRelist.
+  std::vector<std::string> relist();
   // The informer cache (pods, nodes, leases) once bound; null before.
   const plugin::Cache* cache() const noexcept { return host_ ? &host_->cache : nullptr; }
 
@@ -101,7 +106,28 @@ class PodSync final : public plugin::controller::Controller {
   };
   std::map<std::string, std::map<std::string, ContainerProbes>> probes_;  // pod key → container name →
   std::map<std::string, std::map<std::string, std::string>> reported_;  // pod key → what → last warning
+  std::mutex relist_mu_;
+  std::map<std::string, plugin::runtime::ContainerState> relisted_;  // container id → state at the last relist
   PodVolumes volumes_;
+};
+
+// Calls PodSync::relist() every `interval_ms` on a thread and hands the changed pods' keys to
+// `enqueue` (the agent's work queue), until stop().
+class PodRelist {
+ public:
+  PodRelist(PodSync& sync, std::int64_t interval_ms, std::function<void(const std::string&)> enqueue);
+  ~PodRelist();
+  void start();
+  void stop();
+
+ private:
+  PodSync& sync_;
+  const std::int64_t interval_ms_;
+  const std::function<void(const std::string&)> enqueue_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 // Node objects and their heartbeats.

@@ -107,7 +107,7 @@ class AgentPodSpecTest : public ::testing::Test {
   void start_agent() {
     sync = std::make_shared<agent::PodSync>(options, runtime);
     ASSERT_TRUE(sync->adopt().is_ok());
-    cp.run("agent", sync);
+    runner = &cp.run("agent", sync);
     heartbeat = std::make_unique<agent::NodeHeartbeat>(options, cp.client(), cp.clock(), logger, runtime.version());
     ASSERT_TRUE(heartbeat->register_nodes(*sync->cache()).is_ok());
   }
@@ -155,6 +155,7 @@ class AgentPodSpecTest : public ::testing::Test {
   kernel::StructuredLogger logger{"test", 2, plugin::LogLevel::kWarn};
   agent::AgentOptions options;
   std::shared_ptr<agent::PodSync> sync;
+  kernel::ControllerRunner* runner = nullptr;
   std::unique_ptr<agent::NodeHeartbeat> heartbeat;
 };
 
@@ -268,6 +269,29 @@ TEST_F(AgentPodSpecTest, AMissingSecretVolumeIsAFailedMountUntilItAppears) {
   ASSERT_EQ(created[0].mounts.size(), 1u);
   EXPECT_EQ(read_all(fs::path(created[0].mounts[0].host_path) / "tls.crt"), "cert");
   EXPECT_EQ(events("tls", "FailedMount").size(), 1u);
+}
+
+TEST_F(AgentPodSpecTest, AContainerThatExitsOnItsOwnIsNoticedByTheRelist) {
+  start_agent();
+  json p = pod("job", {{"name", "main"}});
+  p["spec"]["restartPolicy"] = "Never";
+  cp.create(kPods, p);
+  ASSERT_TRUE(eventually([&] { return running("job"); })) << status_of("job").dump();
+  // The first relist sees the container; nothing changed since, so the second returns nothing.
+  EXPECT_EQ(sync->relist(), std::vector<std::string>{"default/job"});
+  EXPECT_TRUE(sync->relist().empty());
+
+  agent::PodRelist relist(*sync, 10, [this](const std::string& key) { runner->queue().add(key); });
+  relist.start();
+  // The process ends by itself (here: the simulated runtime is told to stop it behind the agent's
+  // back). No pod event and no timer would wake the pod up (max_requeue_ms is long): the relist does.
+  auto listed = runtime.list_containers("");
+  ASSERT_TRUE(listed.is_ok());
+  ASSERT_EQ(listed->size(), 1u);
+  ASSERT_TRUE(runtime.stop_container((*listed)[0].id, 0).is_ok());
+  ASSERT_TRUE(eventually([&] { return status_of("job").value("phase", "") == "Failed"; })) << status_of("job").dump();
+  EXPECT_EQ(container("job")["state"]["terminated"]["exitCode"], 143);
+  relist.stop();
 }
 
 }  // namespace
