@@ -89,7 +89,14 @@ class AgentComponent final : public kernel::Component {
     AgentOptions options;
     options.runtime_name = runtime_name;
     options.log_dir = (config.data_dir / "pod-logs").string();
+    options.pods_dir = (config.data_dir / "pods").string();
     options.heartbeat_interval_ms = std::stol(get("agent.heartbeat-interval-ms", "10000"));
+    options.restart_backoff_base_ms = std::stol(get("agent.restart-backoff-base-ms", "10000"));
+    options.restart_backoff_max_ms = std::stol(get("agent.restart-backoff-max-ms", "300000"));
+    if (options.restart_backoff_max_ms < options.restart_backoff_base_ms)
+      return plugin::invalid("agent.restart-backoff-max-ms (" + std::to_string(options.restart_backoff_max_ms) +
+                             ") must not be below agent.restart-backoff-base-ms (" +
+                             std::to_string(options.restart_backoff_base_ms) + ")");
     long simulated = std::stol(get("agent.simulated-nodes", "0"));
     std::string node_name = get("agent.node-name", "");
     if (node_name.empty()) node_name = hostname();
@@ -115,6 +122,10 @@ class AgentComponent final : public kernel::Component {
     runner_ = std::make_unique<kernel::ControllerRunner>("agent", sync_, *client, *informers_, daemon_.metrics(),
                                                          daemon_.logger(), daemon_.clock(), runner_options);
     if (auto st = runner_->start(); !st) return st;
+    // Containers change state on their own (exit, OOM kill): look at the runtime every relist interval.
+    relist_ = std::make_unique<PodRelist>(*sync_, std::stol(get("agent.relist-interval-ms", "1000")),
+                                          [runner = runner_.get()](const std::string& key) { runner->queue().add(key); });
+    relist_->start();
     heartbeat_ = std::make_unique<NodeHeartbeat>(options, *client, daemon_.clock(), daemon_.logger(), runtime_->version());
     if (auto st = heartbeat_->register_nodes(*sync_->cache()); !st) return st;
     heartbeat_->start(*sync_->cache());
@@ -136,9 +147,11 @@ class AgentComponent final : public kernel::Component {
       services_.reset();
     }
     if (heartbeat_) heartbeat_->stop();
+    if (relist_) relist_->stop();
     if (runner_) runner_->stop();
     if (informers_) informers_->stop();
     heartbeat_.reset();
+    relist_.reset();
     runner_.reset();
     sync_.reset();
     informers_.reset();
@@ -151,6 +164,7 @@ class AgentComponent final : public kernel::Component {
   std::unique_ptr<kernel::SharedInformerFactory> informers_;
   std::shared_ptr<PodSync> sync_;
   std::unique_ptr<kernel::ControllerRunner> runner_;
+  std::unique_ptr<PodRelist> relist_;
   std::unique_ptr<NodeHeartbeat> heartbeat_;
   std::shared_ptr<AgentServices> services_;
 };
@@ -168,6 +182,14 @@ std::vector<kernel::ComponentOption> agent_options() {
        [](std::string_view v) { return integer_in(v, 0, 100000); }},
       {"agent.heartbeat-interval-ms", "10000", "How often the node's Lease is renewed and its status posted.",
        [](std::string_view v) { return integer_in(v, 100, 3600000); }},
+      {"agent.relist-interval-ms", "1000",
+       "How often the agent lists the runtime's containers to notice those that changed state on their own (exits).",
+       [](std::string_view v) { return integer_in(v, 10, 600000); }},
+      {"agent.restart-backoff-base-ms", "10000",
+       "First CrashLoopBackOff delay before a crashed container restarts again; it doubles on every crash.",
+       [](std::string_view v) { return integer_in(v, 100, 3600000); }},
+      {"agent.restart-backoff-max-ms", "300000", "Longest CrashLoopBackOff delay.",
+       [](std::string_view v) { return integer_in(v, 100, 86400000); }},
       {"agent.node-cpu", "", "CPU capacity the node reports; empty: this machine's.", any},
       {"agent.node-memory", "", "Memory capacity the node reports (a quantity); empty: this machine's.", any},
       {"agent.node-pods", "110", "Most pods the node accepts.", [](std::string_view v) { return integer_in(v, 1, 10000); }},

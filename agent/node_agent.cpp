@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "agent/container_env.hpp"
 #include "agent/pod_status.hpp"
 #include "controller_common.hpp"
 #include "skiff/plugin/time.hpp"
@@ -48,24 +49,86 @@ const Json& spec_list(const Json& pod, const char* which) {
   return (*spec)[which];
 }
 
+// Does the pod refer to ConfigMap (`secret` false) or Secret `name` in env, envFrom or volumes?
+bool refers_to(const Json& pod, bool secret, const std::string& name) {
+  const char* key_ref = secret ? "secretKeyRef" : "configMapKeyRef";
+  const char* from_ref = secret ? "secretRef" : "configMapRef";
+  auto named = [&](const Json& ref) { return ref.is_object() && ref.value("name", "") == name; };
+  for (const char* list : {"initContainers", "containers"})
+    for (const auto& c : spec_list(pod, list)) {
+      for (const auto& e : c.value("env", Json::array()))
+        if (e.is_object() && e.contains("valueFrom") && named(e["valueFrom"].value(key_ref, Json()))) return true;
+      for (const auto& e : c.value("envFrom", Json::array()))
+        if (e.is_object() && named(e.value(from_ref, Json()))) return true;
+    }
+  for (const auto& v : spec_list(pod, "volumes")) {
+    if (!v.is_object()) continue;
+    const Json source = v.value(secret ? "secret" : "configMap", Json());
+    if (source.is_object() && source.value(secret ? "secretName" : "name", "") == name) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-std::int64_t restart_backoff_ms(std::uint32_t restarts) {
+std::int64_t restart_backoff_ms(std::uint32_t restarts, std::int64_t base_ms, std::int64_t max_ms) {
   if (restarts == 0) return 0;
-  std::int64_t delay = 10'000;
-  for (std::uint32_t i = 1; i < restarts && delay < 300'000; ++i) delay *= 2;
-  return std::min<std::int64_t>(delay, 300'000);
+  std::int64_t delay = base_ms;
+  for (std::uint32_t i = 1; i < restarts && delay < max_ms; ++i) delay *= 2;
+  return std::min<std::int64_t>(delay, max_ms);
 }
 
 // ---- PodSync ----------------------------------------------------------------------------------
 
 PodSync::PodSync(AgentOptions options, rt::Runtime& runtime)
-    : options_(std::move(options)), nodes_(options_.nodes.begin(), options_.nodes.end()), runtime_(runtime) {}
+    : options_(std::move(options)), nodes_(options_.nodes.begin(), options_.nodes.end()), runtime_(runtime),
+      volumes_(options_.pods_dir) {}
 
 std::vector<plugin::controller::WatchSpec> PodSync::watches() const noexcept {
   using plugin::controller::KeyMapping;
-  // Nodes and leases are watched for their cache (the heartbeat reads them); their events map to no pod.
-  return {{kPods, KeyMapping::kSelf, ""}, {kNodes, KeyMapping::kController, ""}, {kLeases, KeyMapping::kController, ""}};
+  // Nodes and leases are watched for their cache (the heartbeat reads them); their events map to no
+  // pod. ConfigMaps and Secrets feed env and volumes; their events map to the pods using them.
+  return {{kPods, KeyMapping::kSelf, ""},
+          {kNodes, KeyMapping::kController, ""},
+          {kLeases, KeyMapping::kController, ""},
+          {kConfigMaps, KeyMapping::kController, ""},
+          {kSecrets, KeyMapping::kController, ""}};
+}
+
+std::vector<std::string> PodSync::map_event(const plugin::controller::WatchSpec& spec,
+                                            const plugin::Object& object) noexcept {
+  const bool secret = spec.resource == kSecrets;
+  if ((!secret && spec.resource != kConfigMaps) || !host_) return {};
+  std::vector<std::string> keys;
+  try {
+    auto pods = host_->cache.list(kPods, plugin::ListFilter{object.ns, ""});
+    if (!pods) return {};
+    const std::string quoted = "\"" + object.name + "\"";
+    for (const auto& p : *pods) {
+      const std::string* node = p->field("spec.nodeName");
+      if (node == nullptr || !nodes_.contains(*node)) continue;
+      if (p->json.find(quoted) == std::string::npos) continue;  // cheap: most pods never name it
+      Json pod = Json::parse(p->json, nullptr, /*allow_exceptions=*/false);
+      if (pod.is_object() && refers_to(pod, secret, object.name)) keys.push_back(p->key());
+    }
+  } catch (const std::exception&) {
+    return keys;
+  }
+  return keys;
+}
+
+bool PodSync::first_report(const std::string& key, const std::string& what, const std::string& message) {
+  std::lock_guard lock(mu_);
+  std::string& last = reported_[key][what];
+  if (last == message) return false;
+  last = message;
+  return true;
+}
+
+void PodSync::clear_report(const std::string& key, const std::string& what) {
+  std::lock_guard lock(mu_);
+  auto it = reported_.find(key);
+  if (it != reported_.end()) it->second.erase(what);
 }
 
 void PodSync::bind(const plugin::controller::Host& host) noexcept {
@@ -75,14 +138,19 @@ void PodSync::bind(const plugin::controller::Host& host) noexcept {
 plugin::Status PodSync::adopt() {
   auto sandboxes = runtime_.list_sandboxes();
   if (!sandboxes) return sandboxes.status().with_context("adopt running sandboxes");
-  std::lock_guard lock(mu_);
-  for (const auto& s : *sandboxes) {
-    if (s.state != rt::SandboxState::kReady) continue;
-    std::string key = s.pod.ns + "/" + s.pod.name;
-    sandbox_of_[key] = s.id;
-    uid_of_[key] = s.pod.uid;
+  std::set<std::string> uids;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& s : *sandboxes) {
+      if (s.state != rt::SandboxState::kReady) continue;
+      std::string key = s.pod.ns + "/" + s.pod.name;
+      sandbox_of_[key] = s.id;
+      uid_of_[key] = s.pod.uid;
+      uids.insert(s.pod.uid);
+    }
   }
-  return plugin::Status::ok();
+  // Volumes of pods that went while no agent ran: nothing will tear them down otherwise.
+  return volumes_.remove_all_but(uids).with_context("remove the volumes of pods gone");
 }
 
 std::size_t PodSync::sandboxes() const {
@@ -91,19 +159,22 @@ std::size_t PodSync::sandboxes() const {
 }
 
 plugin::Status PodSync::tear_down(const std::string& key, const char* /*reason*/) {
-  std::string id;
+  std::string id, uid;
   {
     std::lock_guard lock(mu_);
     auto it = sandbox_of_.find(key);
     if (it == sandbox_of_.end()) return plugin::Status::ok();
     id = it->second;
+    uid = uid_of_[key];
   }
   if (auto st = runtime_.stop_sandbox(id); !st) return st.with_context("stop sandbox of " + key);
   if (auto st = runtime_.remove_sandbox(id); !st) return st.with_context("remove sandbox of " + key);
+  if (auto st = volumes_.tear_down(uid); !st) return st.with_context("volumes of " + key);
   std::lock_guard lock(mu_);
   sandbox_of_.erase(key);
   uid_of_.erase(key);
   probes_.erase(key);
+  reported_.erase(key);
   return plugin::Status::ok();
 }
 
@@ -182,8 +253,28 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
     requeue_ms = requeue_ms == 0 ? ms : std::min(requeue_ms, ms);
   };
 
+  // The pod's volumes, made (or brought up to date with their ConfigMaps and Secrets) on each pass
+  // of a pod that runs. A volume that cannot be made keeps the containers still to start in
+  // ContainerCreating, with a FailedMount event, as the kubelet does.
+  const ObjectLookup lookup = [this](const plugin::ResourceId& r, std::string_view object_ns, std::string_view object_name) {
+    return host_->cache.get(r, object_ns, object_name);
+  };
+  const bool finished = phase == "Succeeded" || phase == "Failed";
+  plugin::Result<NodeVolumes> volumes = NodeVolumes{};
+  if (!finished) volumes = volumes_.set_up(pod, lookup);
+  if (volumes) clear_report(key, "FailedMount");
+  else if (first_report(key, "FailedMount", volumes.status().message()))
+    event("Warning", "FailedMount", volumes.status().message());
+  const PodFacts facts{&pod, sandbox_status->ip, options_.host_ip, options_.capacity.cpu, options_.capacity.memory,
+                       options_.capacity.ephemeral_storage};
+
   // Starts instance `attempt` of `spec` and reports what the runtime then says of it.
   auto start_instance = [&](ContainerView& view, const Json& spec, std::uint32_t attempt) -> bool {
+    if (!volumes) {
+      view.waiting_reason = "ContainerCreating";
+      requeue(backoff_ms(1));
+      return false;
+    }
     std::string image = spec.value("image", "");
     // imagePullPolicy as the kubelet reads it (the API server defaults it): IfNotPresent and Never
     // use an image already on the node; Never never pulls.
@@ -197,7 +288,7 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
       view.waiting_reason = "ErrImageNeverPull";
       view.waiting_message = "Container image \"" + image + "\" is not present with pull policy of Never";
       event("Warning", "ErrImageNeverPull", view.waiting_message);
-      requeue(restart_backoff_ms(attempt + 1));
+      requeue(backoff_ms(attempt + 1));
       return false;
     }
     if (!pulled) {
@@ -209,33 +300,52 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
       view.waiting_reason = "ErrImagePull";
       view.waiting_message = pulled.status().message();
       event("Warning", "Failed", "Failed to pull image \"" + image + "\": " + pulled.status().message());
-      requeue(restart_backoff_ms(attempt + 1));
+      requeue(backoff_ms(attempt + 1));
       return false;
     }
+    // What the kubelet calls generating the container config: env, mounts and resources. What it
+    // refers to may not exist yet (a ConfigMap, a Secret, a key): CreateContainerConfigError, and
+    // another try once the object appears (map_event) or after the backoff.
+    const std::string config_report = "config/" + view.name;
+    auto config_error = [&](const std::string& message) {
+      view.waiting_reason = "CreateContainerConfigError";
+      view.waiting_message = message;
+      if (first_report(key, config_report, message)) event("Warning", "Failed", "Error: " + message);
+      requeue(backoff_ms(attempt + 1));
+      return false;
+    };
+    auto env = container_env(spec, facts, lookup);
+    if (!env) return config_error(env.status().message());
+    auto resources = container_resources(spec);
+    if (!resources) return config_error(resources.status().message());
+    auto mounts = container_mounts(spec, *volumes, env->env);
+    if (!mounts) return config_error(mounts.status().message());
+    clear_report(key, config_report);
+    for (const auto& skipped : env->skipped) event("Warning", "InvalidEnvironmentVariableNames", skipped);
     rt::ContainerConfig config;
     config.name = view.name;
     config.attempt = attempt;
     config.image = pulled->id;
-    config.command = strings(spec.value("command", Json::array()));
-    config.args = strings(spec.value("args", Json::array()));
+    // $(VAR) in command and args reads the container's variables, as Kubernetes expands them.
+    config.command = expand_words(strings(spec.value("command", Json::array())), env->env);
+    config.args = expand_words(strings(spec.value("args", Json::array())), env->env);
     config.working_dir = spec.value("workingDir", "");
-    if (spec.contains("env") && spec["env"].is_array())
-      for (const auto& e : spec["env"])
-        if (e.is_object() && e.contains("value") && e["value"].is_string())
-          config.env.emplace_back(e.value("name", ""), e["value"].get<std::string>());
+    config.env = std::move(env->env);
+    config.mounts = std::move(*mounts);
+    config.resources = *resources;
     config.log_path = view.name + "/" + std::to_string(attempt) + ".log";
     auto id = runtime_.create_container(sandbox_id, config, sandbox);
     if (!id) {
       view.waiting_reason = "CreateContainerError";
       view.waiting_message = id.status().message();
-      requeue(restart_backoff_ms(attempt + 1));
+      requeue(backoff_ms(attempt + 1));
       return false;
     }
     event("Normal", "Created", "Created container " + view.name);
     if (auto st = runtime_.start_container(*id); !st) {
       view.waiting_reason = "RunContainerError";
       view.waiting_message = st.message();
-      requeue(restart_backoff_ms(attempt + 1));
+      requeue(backoff_ms(attempt + 1));
       return false;
     }
     event("Normal", "Started", "Started container " + view.name);
@@ -258,10 +368,10 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
                                : restart_policy == "Always" || (restart_policy == "OnFailure" && !ok);
       if (!restart) return ok;
       std::uint32_t next = view.current->attempt + 1;
-      std::int64_t ready_at = view.current->finished_at_ms + restart_backoff_ms(view.current->attempt);
+      std::int64_t ready_at = view.current->finished_at_ms + backoff_ms(view.current->attempt);
       if (now < ready_at) {
         view.waiting_reason = "CrashLoopBackOff";
-        view.waiting_message = "back-off " + std::to_string(restart_backoff_ms(view.current->attempt) / 1000) +
+        view.waiting_message = "back-off " + std::to_string(backoff_ms(view.current->attempt) / 1000) +
                                "s restarting failed container=" + view.name + " pod=" + name + "_" + ns + "(" + uid + ")";
         event("Warning", "BackOff", "Back-off restarting failed container " + view.name + " in pod " + name + "_" + ns);
         requeue(ready_at - now);
@@ -351,7 +461,6 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
     }
     return v;
   };
-  bool finished = phase == "Succeeded" || phase == "Failed";
   bool initialized = true;
   for (const auto& spec : spec_list(pod, "initContainers")) {
     ContainerView v = make_view(spec, true);
@@ -381,6 +490,58 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
   if (new_phase == "Succeeded" || new_phase == "Failed")
     if (auto st = tear_down(key, "finished"); !st) return st;
   return ReconcileResult{requeue_ms};
+}
+
+// ---- relist (PLEG) ---------------------------------------------------------------------------
+
+std::vector<std::string> PodSync::relist() {
+  auto listed = runtime_.list_containers("");
+  if (!listed) return {};
+  std::map<std::string, std::string> pod_of_sandbox;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, id] : sandbox_of_) pod_of_sandbox[id] = key;
+  }
+  std::set<std::string> changed;
+  std::map<std::string, rt::ContainerState> now;
+  std::lock_guard lock(relist_mu_);
+  for (const auto& c : *listed) {
+    auto pod = pod_of_sandbox.find(c.sandbox_id);
+    if (pod == pod_of_sandbox.end()) continue;
+    now[c.id] = c.state;
+    auto before = relisted_.find(c.id);
+    if (before == relisted_.end() || before->second != c.state) changed.insert(pod->second);
+  }
+  relisted_ = std::move(now);
+  return {changed.begin(), changed.end()};
+}
+
+PodRelist::PodRelist(PodSync& sync, std::int64_t interval_ms, std::function<void(const std::string&)> enqueue)
+    : sync_(sync), interval_ms_(interval_ms), enqueue_(std::move(enqueue)) {}
+
+PodRelist::~PodRelist() { stop(); }
+
+void PodRelist::start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] {
+    std::unique_lock wait_lock(mu_);
+    while (!cv_.wait_for(wait_lock, std::chrono::milliseconds(interval_ms_), [this] { return stopping_; })) {
+      wait_lock.unlock();
+      for (const auto& key : sync_.relist()) enqueue_(key);
+      wait_lock.lock();
+    }
+  });
+}
+
+void PodRelist::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
 }
 
 // ---- NodeHeartbeat -----------------------------------------------------------------------------

@@ -1154,7 +1154,7 @@ void volume_mounts(Checker& c, const Json& ctr, const std::string& p, const std:
     if (!bad_path && !mount_points.insert(mount_path).second)
       c.invalid(child(ip, "mountPath"), mount_path, "must be unique");
     std::string sub = c.text(m, ip, "subPath");
-    if (!sub.empty()) local_path(c, sub, child(path, "subPath"), false);
+    if (!sub.empty()) local_path(c, sub, child(ip, "subPath"), false);
   }
 }
 

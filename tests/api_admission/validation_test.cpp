@@ -262,7 +262,8 @@ TEST(Pod, VolumesAndMounts) {
                              {"image", "x"},
                              {"volumeMounts", Json::array({{{"name", "missing"}, {"mountPath", "/a"}},
                                                            {{"name", "two"}, {"mountPath", "/a"}},
-                                                           {{"name", "cfg"}}})}}}));
+                                                           {{"name", "cfg"}},
+                                                           {{"name", "cfg"}, {"mountPath", "/b"}, {"subPath", "../up"}}})}}}));
   p["spec"]["volumes"] = Json::array({{{"name", "two"}, {"emptyDir", Json::object()}, {"hostPath", {{"path", "/x"}}}},
                                       {{"name", "cfg"}, {"configMap", {{"name", "c"}, {"defaultMode", 1000}}}},
                                       {{"name", "cfg"}, {"secret", {{"secretName", "s"}}}}});
@@ -276,6 +277,7 @@ TEST(Pod, VolumesAndMounts) {
   EXPECT_THAT(m, Contains("spec.containers[0].volumeMounts[1].name: Not found: \"two\""));
   EXPECT_THAT(m, Contains("spec.containers[0].volumeMounts[1].mountPath: Invalid value: \"/a\": must be unique"));
   EXPECT_THAT(m, Contains("spec.containers[0].volumeMounts[2].mountPath: Required value"));
+  EXPECT_THAT(m, Contains("spec.containers[0].volumeMounts[3].subPath: Invalid value: \"../up\": must not contain '..'"));
 }
 
 TEST(Pod, EnvProbesTolerations) {

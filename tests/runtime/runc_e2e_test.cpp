@@ -4,22 +4,16 @@
 // logs what it prints, and leaves no veth or process behind once deleted. The node's data plane
 // (bridge, veths) is in a network namespace this test creates, with no route out. Needs root.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "runc_runtime.hpp"
-#include "tests/support/cluster.hpp"
-#include "tests/support/oci_test_image.hpp"
-#include "tests/support/process.hpp"
-#include "tests/support/test_support.hpp"
+#include "tests/runtime/runc_cluster.hpp"
 
 namespace skiff::testing {
 namespace {
 
 namespace fs = std::filesystem;
-namespace runc = plugins::runtime::runc;
 
 std::string read_all(const fs::path& p) {
   std::ifstream in(p);
@@ -28,65 +22,22 @@ std::string read_all(const fs::path& p) {
   return s.str();
 }
 
-// The node's network namespace, deleted even when the test fails.
-struct NodeNamespace {
-  std::string name = "skiff-e2e-" + std::to_string(::getpid());
-  bool made = run_process({"ip", "netns", "add", name}).exit_code == 0 &&
-              run_process({"ip", "-n", name, "link", "set", "lo", "up"}).exit_code == 0;
-  ~NodeNamespace() { run_process({"ip", "netns", "del", name}); }
-};
-
-// Whatever skiffd's runtime left (a failed test stops skiffd with pods running): the plugin itself,
-// on the same state directory, removes every sandbox and container once skiffd is gone.
-struct LeftoverCleanup {
-  runc::RuncOptions options;
-  ~LeftoverCleanup() {
-    auto r = runc::make_runc_runtime(options);
-    if (!r) return;
-    if (auto sandboxes = (*r)->list_sandboxes())
-      for (const auto& s : *sandboxes) (void)(*r)->remove_sandbox(s.id);
-    for (const char* h : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified"}) {
-      std::error_code ec;
-      fs::remove(fs::path("/sys/fs/cgroup") / h / options.cgroup_parent.substr(1), ec);
-    }
-  }
-};
-
 using nlohmann::json;
 
 TEST(RuncE2E, KubectlAppliedPodRunsInARealContainer) {
-  ASSERT_EQ(::geteuid(), 0u) << "this test needs root (runc, network namespaces, mounts, cgroups)";
-  for (const char* p : {"/usr/sbin/runc", "/usr/lib/cni/bridge", "/bin/busybox", "/usr/sbin/ip"})
-    ASSERT_EQ(::access(p, X_OK), 0) << p << " is missing (run scripts/install-deps.sh)";
-  NodeNamespace node;
-  ASSERT_TRUE(node.made) << "could not create network namespace " << node.name;
-  TempDir dir("skiff-runc-e2e");
-  const std::string data = (dir.path() / "data").string();
+  std::string missing = runc_e2e_missing();
+  ASSERT_TRUE(missing.empty()) << missing;
+  RuncCluster runc("runc-e2e", "10.197.0.0/24");
+  ASSERT_EQ(runc.problem(), "");
+  Cluster& cluster = runc.cluster();
+  const std::string data = runc.data();
+  NodeNamespace& node = runc.node();
 
   TestImage image;
   image.layers.push_back(busybox_layer("served by a skiff pod\n"));
   image.cmd = {"/bin/sh", "-c", "echo hello from the pod; exec /bin/httpd -f -p 80 -h /www"};
-  write_oci_archive(dir.path() / "web.tar", image);
-
-  LeftoverCleanup cleanup;
-  cleanup.options.state_dir = data + "/runtime/runc";
-  cleanup.options.image_dir = data + "/images";
-  cleanup.options.shim = SKIFF_TEST_PLUGIN_DIR "/skiff-runc-shim";
-  cleanup.options.node_netns = "/run/netns/" + node.name;
-  cleanup.options.pod_cidr = "10.197.0.0/24";
-  cleanup.options.bridge = "skiffe2e0";
-  cleanup.options.sandbox_stop_grace_seconds = 1;
-
-  Cluster cluster(true, data,
-                  {"--agent.runtime=runc", "--agent.node-name=box", "--agent.heartbeat-interval-ms=500",
-                   "--runtime.runc.node-netns=" + cleanup.options.node_netns,
-                   "--runtime.runc.pod-cidr=" + cleanup.options.pod_cidr,
-                   "--runtime.runc.bridge=" + cleanup.options.bridge,
-                   "--runtime.runc.sandbox-stop-grace-seconds=1"});
-  ASSERT_TRUE(cluster.ready()) << cluster.log();
   // The image goes into skiffd's store through the CLI, as a user would put it there.
-  auto imported = cluster.skiff({"image", "import", (dir.path() / "web.tar").string(), "--name",
-                                 "skiff.test/web:1", "--data-dir", data});
+  auto imported = runc.import(image, "skiff.test/web:1");
   ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
 
   std::string manifest = R"(apiVersion: v1

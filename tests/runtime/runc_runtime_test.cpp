@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <regex>
@@ -388,6 +389,9 @@ TEST_F(RuncRuntimeTest, ResourcesBecomeCgroupLimits) {
   std::string id = start(*runtime_, *sandbox_id, sb, c);
   fs::path cg = cgroup_parent_.substr(1) + "/" + id;
   EXPECT_EQ(read_all("/sys/fs/cgroup/memory" / cg / "memory.limit_in_bytes"), std::to_string(64 << 20) + "\n");
+  // No swapping past the limit: memory + swap is capped at the same value (this kernel accounts swap).
+  ASSERT_TRUE(fs::exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"));
+  EXPECT_EQ(read_all("/sys/fs/cgroup/memory" / cg / "memory.memsw.limit_in_bytes"), std::to_string(64 << 20) + "\n");
   EXPECT_EQ(read_all("/sys/fs/cgroup/cpu" / cg / "cpu.shares"), "256\n");
   EXPECT_EQ(read_all("/sys/fs/cgroup/cpu" / cg / "cpu.cfs_quota_us"), "50000\n");
   auto stats = runtime_->container_stats(id);
@@ -396,6 +400,63 @@ TEST_F(RuncRuntimeTest, ResourcesBecomeCgroupLimits) {
   EXPECT_GT(stats->cpu_usage_nanos, 0u);
   ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
   expect_nothing_left({}, {id});
+}
+
+TEST_F(RuncRuntimeTest, MountsAreBindMountsAndReadOnlyOnesRefuseWrites) {
+  auto sb = sandbox("mounts");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  const fs::path shared = dir_.path() / "shared";
+  fs::create_directories(shared);
+  std::ofstream(shared / "seen") << "from the node\n";
+  std::ofstream(dir_.path() / "single.conf") << "one file\n";
+  // Each check prints a word; a write that a read-only mount lets through prints "WRITABLE".
+  auto c = container("mounts", {"/bin/sh", "-c",
+                                "cat /rw/seen /ro/seen /etc/single.conf; echo from the container > /rw/wrote; "
+                                "for t in /ro/denied /etc/single.conf; do "
+                                "if echo x > $t; then echo WRITABLE $t; else echo refused $t; fi; done"});
+  c.mounts = {{shared.string(), "/rw", false},
+              {shared.string(), "/ro", true},
+              {(dir_.path() / "single.conf").string(), "/etc/single.conf", true}};
+  std::string id = start(*runtime_, *sandbox_id, sb, c);
+  auto exited = wait_exited(*runtime_, id);
+  EXPECT_EQ(exited.exit_code, 0);
+  std::string log = read_all(exited.log_path);
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 7) << log;
+  EXPECT_NE(log.find(" stdout F from the node\n"), std::string::npos) << log;
+  EXPECT_NE(log.find(" stdout F one file\n"), std::string::npos) << log;
+  EXPECT_NE(log.find(" stdout F refused /ro/denied\n"), std::string::npos) << log;
+  EXPECT_NE(log.find(" stdout F refused /etc/single.conf\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("Read-only file system"), std::string::npos) << log;
+  EXPECT_EQ(log.find("WRITABLE"), std::string::npos) << log;
+  EXPECT_EQ(read_all(shared / "wrote"), "from the container\n");
+  EXPECT_FALSE(fs::exists(shared / "denied"));
+  EXPECT_EQ(read_all(dir_.path() / "single.conf"), "one file\n");
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  expect_nothing_left({}, {id});
+}
+
+TEST_F(RuncRuntimeTest, AContainerOverItsMemoryLimitIsOOMKilled) {
+  auto sb = sandbox("oom");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  // busybox has no allocator: the shell holds 64 MiB of output in a variable, under a 16 MiB limit.
+  auto hog = container("hog", {"/bin/sh", "-c", "x=$(head -c 64m /dev/zero | tr '\\0' a); echo survived ${#x}"});
+  hog.resources.memory_limit_bytes = 16 << 20;
+  // The same limit and the same exit code, but no OOM kill in its cgroup: an Error.
+  auto killed = container("killed", {"/bin/sh", "-c", "exit 137"});
+  killed.resources.memory_limit_bytes = 16 << 20;
+  std::string hog_id = start(*runtime_, *sandbox_id, sb, hog);
+  std::string killed_id = start(*runtime_, *sandbox_id, sb, killed);
+  auto oom = wait_exited(*runtime_, hog_id);
+  EXPECT_EQ(oom.exit_code, 137);
+  EXPECT_EQ(oom.reason, "OOMKilled");
+  EXPECT_EQ(read_all(oom.log_path).find("survived"), std::string::npos);
+  auto plain = wait_exited(*runtime_, killed_id);
+  EXPECT_EQ(plain.exit_code, 137);
+  EXPECT_EQ(plain.reason, "Error");
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  expect_nothing_left({}, {hog_id, killed_id});
 }
 
 TEST_F(RuncRuntimeTest, AHostPortIsPublishedThroughPortmap) {

@@ -161,7 +161,10 @@ plugin::Result<std::string> make_spec(const SpecInputs& in) {
 
   Json resources = Json::object();
   resources["devices"] = Json::array({{{"allow", false}, {"access", "rwm"}}});
-  if (c.resources.memory_limit_bytes > 0) resources["memory"] = {{"limit", c.resources.memory_limit_bytes}};
+  if (c.resources.memory_limit_bytes > 0) {
+    resources["memory"] = {{"limit", c.resources.memory_limit_bytes}};
+    if (in.swap_accounting) resources["memory"]["swap"] = c.resources.memory_limit_bytes;
+  }
   Json cpu = Json::object();
   if (c.resources.cpu_millis > 0) cpu["shares"] = std::max<std::int64_t>(2, c.resources.cpu_millis * 1024 / 1000);
   if (c.resources.cpu_limit_millis > 0) {

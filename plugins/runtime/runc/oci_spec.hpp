@@ -20,6 +20,9 @@ struct SpecInputs {
   std::string netns;                     // path of the sandbox's network namespace
   std::string cgroups_path;              // "/skiff/<id>"
   std::filesystem::path resolv_conf, hosts, hostname_file;  // the sandbox's, bind-mounted
+  // The kernel accounts swap per cgroup (memory.memsw.* exists): a memory limit then also caps
+  // memory + swap, so a container over its limit is OOM-killed instead of swapping, as in Kubernetes.
+  bool swap_accounting = false;
 };
 
 // config.json's text, or why the container cannot run (no command, a user name not in /etc/passwd).

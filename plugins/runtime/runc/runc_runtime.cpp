@@ -298,6 +298,7 @@ class RuncRuntime final : public rt::Runtime {
       in.resolv_conf = sbdir / "resolv.conf";
       in.hosts = sbdir / "hosts";
       in.hostname_file = sbdir / "hostname";
+      in.swap_accounting = fs::exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes");
       auto spec = make_spec(in);
       if (!spec) return fail(spec.status());
       if (auto st = write_text(dir / "config.json", *spec); !st) return fail(st);
