@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "skiff/plugin/client.hpp"
 #include "skiff/plugin/controller.hpp"
 #include "skiff/plugin/host.hpp"
+#include "agent/pod_status.hpp"
 #include "agent/probes.hpp"
 #include "skiff/plugin/runtime.hpp"
 
@@ -46,6 +48,10 @@ struct AgentOptions {
   // starting). Decisions use the Clock; tests with a fake clock set this low.
   std::int64_t max_requeue_ms = 10'000;
   bool events = true;  // Created / Started / Killing / BackOff events, as the kubelet records them
+  // The agent's last word on a pod being deleted whose containers it has stopped: a DELETE with
+  // gracePeriodSeconds=0 and the pod's uid as precondition (the plugin SDK's Client has no grace
+  // period, so the daemon wires in its API client's). Unset: such a pod stays Terminating.
+  std::function<plugin::Status(const std::string& ns, const std::string& name, const std::string& uid)> delete_pod;
 };
 
 // Restart delay after the container's `restarts`-th exit: none for the first, then 10 s doubling to
@@ -68,6 +74,10 @@ class PodSync final : public plugin::controller::Controller {
  private:
   plugin::Result<plugin::controller::ReconcileResult> sync(const std::string& key);
   plugin::Status tear_down(const std::string& key, const char* reason);
+  // Graceful termination of a pod being deleted: every running container gets SIGTERM and, after
+  // the pod's deletion grace period, SIGKILL (all at once, so the pod takes one grace period).
+  void stop_containers(const Json& pod, const std::string& sandbox_id,
+                       const std::function<void(const std::string& container)>& killing);
 
   const AgentOptions options_;
   const std::set<std::string> nodes_;

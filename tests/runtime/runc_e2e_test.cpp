@@ -6,10 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
-#include "runc_runtime.hpp"
+#include "tests/runtime/runc_e2e_support.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/support/oci_test_image.hpp"
 #include "tests/support/process.hpp"
@@ -19,39 +16,6 @@ namespace skiff::testing {
 namespace {
 
 namespace fs = std::filesystem;
-namespace runc = plugins::runtime::runc;
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The node's network namespace, deleted even when the test fails.
-struct NodeNamespace {
-  std::string name = "skiff-e2e-" + std::to_string(::getpid());
-  bool made = run_process({"ip", "netns", "add", name}).exit_code == 0 &&
-              run_process({"ip", "-n", name, "link", "set", "lo", "up"}).exit_code == 0;
-  ~NodeNamespace() { run_process({"ip", "netns", "del", name}); }
-};
-
-// Whatever skiffd's runtime left (a failed test stops skiffd with pods running): the plugin itself,
-// on the same state directory, removes every sandbox and container once skiffd is gone.
-struct LeftoverCleanup {
-  runc::RuncOptions options;
-  ~LeftoverCleanup() {
-    auto r = runc::make_runc_runtime(options);
-    if (!r) return;
-    if (auto sandboxes = (*r)->list_sandboxes())
-      for (const auto& s : *sandboxes) (void)(*r)->remove_sandbox(s.id);
-    for (const char* h : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified"}) {
-      std::error_code ec;
-      fs::remove(fs::path("/sys/fs/cgroup") / h / options.cgroup_parent.substr(1), ec);
-    }
-  }
-};
-
 using nlohmann::json;
 
 TEST(RuncE2E, KubectlAppliedPodRunsInARealContainer) {
