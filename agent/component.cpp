@@ -9,6 +9,7 @@
 
 #include "agent/agent_services.hpp"
 #include "agent/node_agent.hpp"
+#include "kernel/api/client.hpp"
 #include "kernel/reconcile/controller_runner.hpp"
 #include "kernel/reconcile/informer.hpp"
 
@@ -114,6 +115,15 @@ class AgentComponent final : public kernel::Component {
     if (options.capacity.memory.empty()) options.capacity.memory = machine_memory();
     options.capacity.pods = get("agent.node-pods", "110");
 
+    // The final DELETE of a pod the agent has stopped carries gracePeriodSeconds=0, which only the
+    // daemon's own API client can say (the plugin SDK's Client has no grace period).
+    if (auto* api = dynamic_cast<kernel::api::ApiClient*>(client))
+      options.delete_pod = [api](const std::string& ns, const std::string& name, const std::string& uid) {
+        plugin::DeleteOptions o;
+        o.precondition_uid = uid;
+        auto r = api->remove_with_grace({"", "v1", "pods"}, ns, name, o, 0);
+        return r ? plugin::Status::ok() : r.status();
+      };
     informers_ = std::make_unique<kernel::SharedInformerFactory>(daemon_.store(), kernel::InformerOptions{});
     sync_ = std::make_shared<PodSync>(options, *runtime_);
     if (auto st = sync_->adopt(); !st) return st;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <thread>
 
 #include "agent/container_env.hpp"
 #include "agent/pod_status.hpp"
@@ -178,6 +179,24 @@ plugin::Status PodSync::tear_down(const std::string& key, const char* /*reason*/
   return plugin::Status::ok();
 }
 
+void PodSync::stop_containers(const Json& pod, const std::string& sandbox_id,
+                              const std::function<void(const std::string& container)>& killing) {
+  auto listed = runtime_.list_containers(sandbox_id);
+  if (!listed) return;  // the status pass below reports what the runtime says
+  const Json& meta = pod["metadata"];
+  std::int64_t grace = pod["spec"].value("terminationGracePeriodSeconds", std::int64_t{30});
+  if (meta.contains("deletionGracePeriodSeconds") && meta["deletionGracePeriodSeconds"].is_number_integer())
+    grace = meta["deletionGracePeriodSeconds"].get<std::int64_t>();
+  std::vector<std::thread> stopping;
+  for (const auto& c : *listed) {
+    if (c.state == rt::ContainerState::kExited) continue;
+    killing(c.name);
+    std::string id = c.id;
+    stopping.emplace_back([this, id, grace] { (void)runtime_.stop_container(id, grace); });
+  }
+  for (auto& t : stopping) t.join();
+}
+
 plugin::Result<ReconcileResult> PodSync::reconcile(std::string_view key) noexcept {
   try {
     return sync(std::string(key));
@@ -190,10 +209,13 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
   auto [ns, name] = split_key(key);
   plugin::ObjectPtr object = host_->cache.get(kPods, ns, name);
   const std::string* node = object ? object->field("spec.nodeName") : nullptr;
-  if (!object || object->deleting || node == nullptr || !nodes_.contains(*node)) {
+  if (!object || node == nullptr || !nodes_.contains(*node)) {
     if (auto st = tear_down(key, "deleted"); !st) return st;
     return ReconcileResult{};
   }
+  // Being deleted (deletionTimestamp set): the containers are stopped gracefully below, the status
+  // shows them terminated, the sandbox goes, and then the agent deletes the pod for good.
+  const bool deleting = object->deleting;
   Json pod = Json::parse(object->json);
   const std::int64_t now = host_->clock.now_ms();
   const std::string uid = pod["metadata"].value("uid", "");
@@ -213,12 +235,26 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
     std::lock_guard lock(mu_);
     if (auto it = sandbox_of_.find(key); it != sandbox_of_.end()) sandbox_id = it->second;
   }
-  if (sandbox_id.empty() && (phase == "Succeeded" || phase == "Failed")) return ReconcileResult{};  // finished
-
   plugins::controllers::EventRecorder events(host_->client, host_->clock, "kubelet");
   auto event = [&](std::string_view type, std::string_view reason, const std::string& message) {
     if (options_.events) (void)events.record(pod, type, reason, message);
   };
+  // The last step of a graceful deletion: nothing of the pod runs here any more.
+  auto finish_deletion = [&]() -> plugin::Result<ReconcileResult> {
+    if (auto st = tear_down(key, "deleted"); !st) return st;
+    if (!options_.delete_pod) return ReconcileResult{};
+    auto st = options_.delete_pod(ns, name, uid);
+    // Gone already, or the name now holds another pod (the uid precondition failed): nothing to do.
+    if (!st && st.code() != plugin::Code::kNotFound && st.code() != plugin::Code::kConflict)
+      return st.with_context("delete pod " + key);
+    return ReconcileResult{};
+  };
+  if (sandbox_id.empty() && deleting) return finish_deletion();  // never started here
+  if (sandbox_id.empty() && (phase == "Succeeded" || phase == "Failed")) return ReconcileResult{};  // finished
+  if (deleting)
+    stop_containers(pod, sandbox_id, [&](const std::string& container) {
+      event("Normal", "Killing", "Stopping container " + container);
+    });
 
   rt::SandboxConfig sandbox;
   sandbox.pod = {ns, name, uid, 0};
@@ -259,7 +295,7 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
   const ObjectLookup lookup = [this](const plugin::ResourceId& r, std::string_view object_ns, std::string_view object_name) {
     return host_->cache.get(r, object_ns, object_name);
   };
-  const bool finished = phase == "Succeeded" || phase == "Failed";
+  const bool finished = phase == "Succeeded" || phase == "Failed" || deleting;  // nothing (re)starts
   plugin::Result<NodeVolumes> volumes = NodeVolumes{};
   if (!finished) volumes = volumes_.set_up(pod, lookup);
   if (volumes) clear_report(key, "FailedMount");
@@ -485,6 +521,7 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
     auto written = host_->client.update_status(kPods, pod.dump());
     if (!written) return written.status();
   }
+  if (deleting) return finish_deletion();
   // A finished pod keeps no sandbox (its IP and resources go back), as the kubelet does.
   std::string new_phase = status.value("phase", "");
   if (new_phase == "Succeeded" || new_phase == "Failed")

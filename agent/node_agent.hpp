@@ -23,6 +23,7 @@
 #include "skiff/plugin/client.hpp"
 #include "skiff/plugin/controller.hpp"
 #include "skiff/plugin/host.hpp"
+#include "agent/pod_status.hpp"
 #include "agent/pod_volumes.hpp"
 #include "agent/probes.hpp"
 #include "skiff/plugin/runtime.hpp"
@@ -53,6 +54,10 @@ struct AgentOptions {
   // Tests with real containers shorten them.
   std::int64_t restart_backoff_base_ms = 10'000;
   std::int64_t restart_backoff_max_ms = 300'000;
+  // The agent's last word on a pod being deleted whose containers it has stopped: a DELETE with
+  // gracePeriodSeconds=0 and the pod's uid as precondition (the plugin SDK's Client has no grace
+  // period, so the daemon wires in its API client's). Unset: such a pod stays Terminating.
+  std::function<plugin::Status(const std::string& ns, const std::string& name, const std::string& uid)> delete_pod;
 };
 
 // Restart delay after the container's `restarts`-th exit: none for the first, then `base_ms`
@@ -90,6 +95,10 @@ class PodSync final : public plugin::controller::Controller {
   // warning that persists is recorded once, not on every pass.
   bool first_report(const std::string& key, const std::string& what, const std::string& message);
   void clear_report(const std::string& key, const std::string& what);
+  // Graceful termination of a pod being deleted: every running container gets SIGTERM and, after
+  // the pod's deletion grace period, SIGKILL (all at once, so the pod takes one grace period).
+  void stop_containers(const Json& pod, const std::string& sandbox_id,
+                       const std::function<void(const std::string& container)>& killing);
 
   const AgentOptions options_;
   const std::set<std::string> nodes_;

@@ -119,9 +119,21 @@ Result<ObjectPtr> ApiClient::update_status(const plugin::ResourceId& resource, s
 
 Result<ObjectPtr> ApiClient::remove(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
                                     const plugin::DeleteOptions& options) noexcept {
+  return remove_impl(resource, ns, name, options, std::nullopt);
+}
+
+Result<ObjectPtr> ApiClient::remove_with_grace(const plugin::ResourceId& resource, std::string_view ns,
+                                               std::string_view name, const plugin::DeleteOptions& options,
+                                               std::int64_t grace_period_seconds) noexcept {
+  return remove_impl(resource, ns, name, options, grace_period_seconds);
+}
+
+Result<ObjectPtr> ApiClient::remove_impl(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
+                                         const plugin::DeleteOptions& options, std::optional<std::int64_t> grace) noexcept {
   std::string body;
   try {
     Json opts = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+    if (grace) opts["gracePeriodSeconds"] = *grace;
     if (auto policy = policy_name(options.propagation); !policy.empty()) opts["propagationPolicy"] = policy;
     if (!options.precondition_uid.empty()) opts["preconditions"]["uid"] = options.precondition_uid;
     if (options.precondition_resource_version > 0)

@@ -3,6 +3,8 @@
 // the same subresource rules and the same request metrics; only the socket and TLS are skipped.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +25,10 @@ class ApiClient final : public plugin::Client {
   Result<ObjectPtr> update_status(const plugin::ResourceId& resource, std::string_view json) noexcept override;
   Result<ObjectPtr> remove(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
                            const plugin::DeleteOptions& options) noexcept override;
+  // remove() with DeleteOptions.gracePeriodSeconds (not in the plugin SDK yet): 0 deletes a pod now,
+  // also one whose graceful deletion is pending — the node agent's last word once its containers stopped.
+  Result<ObjectPtr> remove_with_grace(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
+                                      const plugin::DeleteOptions& options, std::int64_t grace_period_seconds) noexcept;
   Result<std::vector<ObjectPtr>> list(const plugin::ResourceId& resource, const plugin::ListFilter& filter) noexcept override;
   Result<ObjectPtr> create_subresource(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
                                        std::string_view subresource, std::string_view json) noexcept override;
@@ -30,6 +36,8 @@ class ApiClient final : public plugin::Client {
  private:
   Result<ObjectPtr> call(std::string method, const plugin::ResourceId& resource, std::string_view ns,
                          std::string_view name, std::string_view subresource, std::string body) noexcept;
+  Result<ObjectPtr> remove_impl(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
+                                const plugin::DeleteOptions& options, std::optional<std::int64_t> grace) noexcept;
 
   ApiHandler& handler_;
   ObjectStore& store_;

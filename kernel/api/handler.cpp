@@ -1,11 +1,13 @@
 #include "kernel/api/handler.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <variant>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
@@ -793,11 +795,51 @@ struct ApiHandler::Impl {
     return error_response(409, "Conflict", "too many concurrent writers");
   }
 
+  // DeleteOptions.gracePeriodSeconds of a request: the body's, else the query parameter's. An
+  // error response when it is not an integer.
+  static std::variant<std::optional<std::int64_t>, HttpResponse> requested_grace(const HttpRequest& req,
+                                                                               const Json& body) {
+    auto invalid = [](const std::string& value) {
+      return error_response(400, "BadRequest",
+                            "DeleteOptions.meta.k8s.io \"\" is invalid: gracePeriodSeconds: Invalid value: " + value +
+                                ": must be an integer number of seconds");
+    };
+    if (body.is_object() && body.contains("gracePeriodSeconds") && !body["gracePeriodSeconds"].is_null()) {
+      const Json& g = body["gracePeriodSeconds"];
+      if (!g.is_number_integer()) return invalid(g.dump());
+      return std::optional<std::int64_t>(g.get<std::int64_t>());
+    }
+    if (auto q = req.param("gracePeriodSeconds")) {
+      std::int64_t v = 0;
+      auto [end, ec] = std::from_chars(q->data(), q->data() + q->size(), v);
+      if (ec != std::errc() || end != q->data() + q->size() || q->empty()) return invalid("\"" + *q + "\"");
+      return std::optional<std::int64_t>(v);
+    }
+    return std::optional<std::int64_t>();
+  }
+
+  // The grace period a pod is deleted with, as Kubernetes' pod strategy decides it
+  // (CheckGracefulDelete): the request's, else spec.terminationGracePeriodSeconds (30); 0, that is
+  // at once, when no node runs it (unbound) or its containers are done (Succeeded, Failed). A pod
+  // already being deleted keeps its own deadline unless the request shortens it (the store decides).
+  static std::optional<std::int64_t> pod_grace(const ObjectPtr& pod, std::optional<std::int64_t> requested) {
+    if (pod->deleting) return requested;
+    Json j = Json::parse(pod->json);
+    const Json& spec = j.contains("spec") && j["spec"].is_object() ? j["spec"] : Json::object();
+    std::int64_t grace = requested ? *requested : 30;
+    if (!requested && spec.contains("terminationGracePeriodSeconds") && spec["terminationGracePeriodSeconds"].is_number_integer())
+      grace = spec["terminationGracePeriodSeconds"].get<std::int64_t>();
+    std::string phase = j.contains("status") && j["status"].is_object() ? j["status"].value("phase", "") : "";
+    if (spec.value("nodeName", "").empty() || phase == "Succeeded" || phase == "Failed") grace = 0;
+    return grace;
+  }
+
   HttpResponse remove(const HttpRequest& req, const ResourceType& type, std::string_view ns, std::string_view name) {
     DeleteOptions opts;
     std::string policy = req.param("propagationPolicy").value_or("");
+    Json body;
     if (!req.body.empty() && req.header("content-type").find("json") != std::string::npos) {
-      Json body = Json::parse(req.body, nullptr, false);
+      body = Json::parse(req.body, nullptr, false);
       if (body.is_object() && body.contains("preconditions") && body["preconditions"].is_object()) {
         const Json& p = body["preconditions"];
         if (p.contains("uid") && p["uid"].is_string()) opts.precondition_uid = p["uid"].get<std::string>();
@@ -814,6 +856,8 @@ struct ApiHandler::Impl {
                             "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"" + policy +
                                 "\": supported values: \"Background\", \"Foreground\", \"Orphan\"");
     if (&type == namespaces) return delete_namespace(name);
+    auto grace = requested_grace(req, body);
+    if (auto* bad = std::get_if<HttpResponse>(&grace)) return std::move(*bad);
     if (dry_run(req)) {
       auto obj = store.get(type, ns, name);
       if (!obj) return error_response(obj.status(), &type, name);
@@ -836,6 +880,11 @@ struct ApiHandler::Impl {
       });
       if (!guarded) return error_response(guarded.status(), &type, name);
       opts.precondition_resource_version.reset();  // our own write moved it on
+    }
+    if (&type == pods) {
+      auto pod = store.get(type, ns, name);
+      if (!pod) return error_response(pod.status(), &type, name);
+      opts.grace_period_seconds = pod_grace(*pod, std::get<std::optional<std::int64_t>>(grace));
     }
     auto result = store.remove(type, ns, name, opts);
     if (!result) return error_response(result.status(), &type, name);
@@ -876,8 +925,14 @@ struct ApiHandler::Impl {
     if (!items) return error_response(items.status(), &type);
     Json out = {{"kind", type.list_kind()}, {"apiVersion", type.api_version()}, {"metadata", Json::object()},
                 {"items", Json::array()}};
+    Json body = req.header("content-type").find("json") != std::string::npos ? Json::parse(req.body, nullptr, false)
+                                                                              : Json();
+    auto grace = requested_grace(req, body);
+    if (auto* bad = std::get_if<HttpResponse>(&grace)) return std::move(*bad);
     for (const auto& obj : items->items) {
-      auto r = store.remove(type, obj->ns, obj->name);
+      DeleteOptions opts;
+      if (&type == pods) opts.grace_period_seconds = pod_grace(obj, std::get<std::optional<std::int64_t>>(grace));
+      auto r = store.remove(type, obj->ns, obj->name, opts);
       if (!r) continue;
       out["items"].push_back(Json::parse(r->object->json));
       if (&type == services && r->deleted) service_allocator->release_service(out["items"].back());
@@ -944,8 +999,16 @@ struct ApiHandler::Impl {
   }
 
   HttpResponse eviction(const HttpRequest& req, std::string_view ns, std::string_view name) {
-    (void)req;
-    auto result = store.remove(*pods, ns, name);
+    // An eviction deletes the pod as a DELETE would, gracefully, with the Eviction's deleteOptions.
+    Json body = Json::parse(req.body, nullptr, false);
+    Json delete_options = body.is_object() && body.contains("deleteOptions") ? body["deleteOptions"] : Json();
+    auto grace = requested_grace(HttpRequest{}, delete_options);
+    if (auto* bad = std::get_if<HttpResponse>(&grace)) return std::move(*bad);
+    auto pod = store.get(*pods, ns, name);
+    if (!pod) return error_response(pod.status(), pods, name);
+    DeleteOptions opts;
+    opts.grace_period_seconds = pod_grace(*pod, std::get<std::optional<std::int64_t>>(grace));
+    auto result = store.remove(*pods, ns, name, opts);
     if (!result) return error_response(result.status(), pods, name);
     Json st = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", Json::object()}, {"status", "Success"},
                {"code", 201}};

@@ -306,6 +306,13 @@ std::vector<std::string> finalizers_of(const Json& j) {
   return out;
 }
 
+// metadata.deletionGracePeriodSeconds; 0 when absent. > 0 on an object being deleted: a graceful
+// deletion is pending and the one who deletes gracefully (the node agent, for a pod) finishes it.
+std::int64_t deletion_grace_of(const Json& j) {
+  const Json* g = find_path(j, "metadata.deletionGracePeriodSeconds");
+  return g && g->is_number_integer() ? g->get<std::int64_t>() : 0;
+}
+
 }  // namespace
 
 // One committed change as the watch cache keeps it.
@@ -959,8 +966,8 @@ Result<ObjectPtr> ObjectStore::update_known(const ResourceType& type, Json objec
 
     if (next == old_json) return old_obj;  // nothing changed: no write, same resourceVersion
 
-    if (old_obj->deleting && new_finalizers.empty()) {
-      // The last finalizer is gone: the object goes.
+    if (old_obj->deleting && new_finalizers.empty() && deletion_grace_of(old_json) == 0) {
+      // The last finalizer is gone and no graceful deletion is pending: the object goes.
       auto rev = backend_->erase(key, old_obj->resource_version);
       if (!rev) {
         if (rev.status().code() == Code::kConflict && expected == 0) continue;
@@ -1018,12 +1025,37 @@ Result<DeleteResult> ObjectStore::remove(const ResourceType& type, std::string_v
                               std::to_string(*options.precondition_resource_version) +
                               ", ResourceVersion in object meta: " + std::to_string(cur->resource_version));
     Json j = Json::parse(cur->json);
-    if (!finalizers_of(j).empty()) {
-      if (cur->deleting) return DeleteResult{cur, false};
-      Json& meta = j["metadata"];
-      meta.erase("resourceVersion");
-      meta["deletionTimestamp"] = format_rfc3339(impl_->clock->now_ms());
+    Json& meta = j["metadata"];
+    const bool finalizers = !finalizers_of(j).empty();
+    const std::int64_t now = impl_->clock->now_ms();
+    std::optional<std::int64_t> grace = options.grace_period_seconds;
+    if (grace && *grace < 0) grace = 1;  // as Kubernetes: a negative grace period means one second
+    bool mark = false;                   // write j (marked for deletion) instead of erasing it
+    if (cur->deleting) {
+      if (std::int64_t pending = deletion_grace_of(j); pending > 0) {
+        // A graceful deletion is pending: only a shorter grace period changes it, moving the
+        // deadline closer by the difference.
+        if (!grace || *grace >= pending) return DeleteResult{cur, false};
+        std::int64_t deadline = parse_rfc3339(string_member(meta, "deletionTimestamp")).value_or(now + pending * 1000);
+        meta["deletionTimestamp"] = format_rfc3339(deadline - (pending - *grace) * 1000);
+        meta["deletionGracePeriodSeconds"] = *grace;
+        mark = *grace > 0 || finalizers;
+      } else if (finalizers) {
+        return DeleteResult{cur, false};
+      }
+    } else if (grace && *grace > 0) {
+      meta["deletionTimestamp"] = format_rfc3339(now + *grace * 1000);
+      meta["deletionGracePeriodSeconds"] = *grace;
+      if (auto gen = meta.find("generation"); gen != meta.end() && gen->is_number_integer() && gen->get<std::int64_t>() > 0)
+        *gen = gen->get<std::int64_t>() + 1;
+      mark = true;
+    } else if (finalizers) {
+      meta["deletionTimestamp"] = format_rfc3339(now);
       meta["deletionGracePeriodSeconds"] = 0;
+      mark = true;
+    }
+    if (mark) {
+      meta.erase("resourceVersion");
       auto rev = backend_->update(key, j.dump(), cur->resource_version);
       if (!rev) {
         if (rev.status().code() == Code::kConflict || rev.status().code() == Code::kNotFound) continue;

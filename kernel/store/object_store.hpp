@@ -56,6 +56,12 @@ struct UpdateOptions {
 struct DeleteOptions {
   std::optional<std::string> precondition_uid;
   std::optional<std::int64_t> precondition_resource_version;
+  // Graceful deletion (Kubernetes' BeforeDelete): set for a type whose API strategy deletes
+  // gracefully (pods). > 0 marks the object (deletionTimestamp = now + grace,
+  // deletionGracePeriodSeconds = grace) instead of removing it; on an object already marked, a
+  // shorter grace moves its deadline closer and a longer or equal one changes nothing; 0 deletes
+  // now (or, with finalizers left, marks it with grace 0). Unset: delete now.
+  std::optional<std::int64_t> grace_period_seconds;
 };
 
 struct DeleteResult {
@@ -126,7 +132,8 @@ class ObjectStore {
   Result<ObjectPtr> get(const ResourceType& type, std::string_view ns, std::string_view name) const;
   Result<ListResult> list(const ResourceType& type, const ListOptions& options) const;
   // metadata.resourceVersion in `object`, when set, must match (kConflict otherwise); absent means
-  // "whatever is there now". Removing the last finalizer of an object being deleted deletes it.
+  // "whatever is there now". Removing the last finalizer of an object being deleted deletes it,
+  // unless a graceful deletion is pending (deletionGracePeriodSeconds > 0: its deleter finishes it).
   Result<ObjectPtr> update(const ResourceType& type, Json object, UpdateOptions options = {});
   // Read-modify-write with retries on conflict (Kubernetes' GuaranteedUpdate). `mutate` gets a copy
   // of the current object and may be called more than once.

@@ -38,6 +38,10 @@ class AgentTest : public ::testing::Test {
     options.log_dir = "/tmp/skiff-agent-test-logs";
     options.max_requeue_ms = 20;  // decisions follow the fake clock; look again often
     options.events = true;
+    options.delete_pod = [this](const std::string& ns, const std::string& name, const std::string& uid) {
+      auto r = cp.api_client().remove_with_grace(kPods, ns, name, {.precondition_uid = uid}, 0);
+      return r ? plugin::Status::ok() : r.status();
+    };
   }
   void start_agent() {
     sync = std::make_shared<agent::PodSync>(options, *runtime);
@@ -179,6 +183,70 @@ TEST_F(AgentTest, ADeletedPodLeavesNoSandbox) {
   ASSERT_TRUE(cp.client().remove(kPods, "default", "gone", {}).is_ok());
   ASSERT_TRUE(eventually([&] { return runtime->list_sandboxes()->empty() && runtime->list_containers("")->empty(); }));
   EXPECT_EQ(sync->sandboxes(), 0u);
+}
+
+TEST_F(AgentTest, ADeletedPodIsStoppedGracefullyReportedTerminatedThenRemoved) {
+  start_agent();
+  auto created = cp.create(kPods, pod("graceful", "nginx:1.25"));
+  ASSERT_TRUE(phase_is("graceful", "Running"));
+  const kernel::ResourceType* type = cp.registry().find(kPods);
+  kernel::WatchOptions wo;
+  wo.ns = "default";
+  wo.resource_version = cp.store().current_revision();
+  auto watch = cp.store().watch(*type, wo);
+  ASSERT_TRUE(watch.is_ok());
+  // A plain DELETE: the pod is bound here, so it is marked with the default 30 s grace and the agent
+  // takes it from there.
+  auto marked = cp.client().remove(kPods, "default", "graceful", {});
+  ASSERT_TRUE(marked.is_ok()) << marked.status().message();
+  ASSERT_TRUE(*marked && (*marked)->deleting) << "the API marks it, the agent ends it";
+  std::vector<json> seen;  // "TYPE" + the pod
+  ASSERT_TRUE(eventually([&] {
+    for (auto& e : (*watch)->poll(64)) {
+      json j = json::parse(e.object->json);
+      j["_event"] = std::string(kernel::watch_event_type_name(e.type));
+      seen.push_back(std::move(j));
+    }
+    return !seen.empty() && seen.back()["_event"] == "DELETED";
+  })) << "the agent deletes the pod once its containers stopped";
+  (*watch)->stop();
+  // Before the end, a status with the container terminated (the sim honours SIGTERM: 143).
+  bool reported_terminated = false;
+  for (const auto& j : seen)
+    if (j["_event"] == "MODIFIED" && j["metadata"].contains("deletionTimestamp") &&
+        j["status"].contains("containerStatuses") && j["status"]["containerStatuses"][0]["state"].contains("terminated"))
+      reported_terminated = j["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 143;
+  EXPECT_TRUE(reported_terminated) << json(seen).dump();
+  EXPECT_TRUE(runtime->list_sandboxes()->empty());
+  EXPECT_TRUE(runtime->list_containers("")->empty());
+  bool killing = false;
+  for (const auto& e : cp.list({"", "v1", "events"}, "default"))
+    if (e.value("reason", "") == "Killing" && e["involvedObject"]["name"] == "graceful") {
+      killing = true;
+      EXPECT_EQ(e["type"], "Normal");
+      EXPECT_EQ(e["message"], "Stopping container main");
+      EXPECT_EQ(e["involvedObject"]["uid"], created->uid);
+    }
+  EXPECT_TRUE(killing);
+}
+
+TEST_F(AgentTest, ATerminatingPodIsNotRestartedAndAForceDeleteStillCleansUp) {
+  options.delete_pod = nullptr;  // an agent without its final word: the pod stays Terminating
+  start_agent();
+  cp.create(kPods, pod("lingering", "nginx:1.25"));
+  ASSERT_TRUE(phase_is("lingering", "Running"));
+  ASSERT_TRUE(cp.client().remove(kPods, "default", "lingering", {}).is_ok());
+  ASSERT_TRUE(eventually([&] {
+    json s = status_of("lingering");
+    return s.contains("containerStatuses") && s["containerStatuses"][0]["state"].contains("terminated");
+  })) << status_of("lingering").dump();
+  ASSERT_TRUE(eventually([&] { return runner->queue().idle(); }));
+  EXPECT_TRUE(runtime->list_sandboxes()->empty()) << "the sandbox goes even while the pod object stays";
+  EXPECT_EQ(status_of("lingering")["containerStatuses"][0]["restartCount"], 0) << "restartPolicy Always does not apply";
+  EXPECT_TRUE(cp.get(kPods, "default", "lingering")["metadata"].contains("deletionTimestamp"));
+  // kubectl delete --grace-period=0 --force: gone at once.
+  ASSERT_TRUE(cp.api_client().remove_with_grace(kPods, "default", "lingering", {}, 0).is_ok());
+  EXPECT_TRUE(cp.get(kPods, "default", "lingering").is_null());
 }
 
 TEST_F(AgentTest, ARestartedAgentAdoptsRunningSandboxes) {

@@ -79,7 +79,7 @@ TEST(EndpointsController, EndpointsListReadyAndNotReadyPodsWithResolvedPorts) {
   json want_ports = json::parse(R"([{"name":"web","port":8080,"protocol":"TCP"},{"name":"admin","port":9001,"protocol":"TCP"}])");
   EXPECT_EQ(subset["ports"], want_ports) << "named targetPort resolved against the pod, numeric taken as is";
 
-  // A pod turning Ready moves to addresses; a deleted pod leaves.
+  // A pod turning Ready moves to addresses; a deleted (Terminating) pod leaves.
   json c = cp.get(kPods, "default", "c");
   c["status"]["conditions"] = {{{"type", "Ready"}, {"status", "True"}}};
   ASSERT_TRUE(cp.client().update_status(kPods, c.dump()).is_ok());
@@ -89,6 +89,39 @@ TEST(EndpointsController, EndpointsListReadyAndNotReadyPodsWithResolvedPorts) {
     return ips(e["subsets"][0].value("addresses", json::array())) == std::vector<std::string>{"10.0.0.1", "10.0.0.3"} &&
            !e["subsets"][0].contains("notReadyAddresses");
   })) << cp.get(kEndpoints, "default", "web").dump();
+}
+
+TEST(EndpointsController, ATerminatingPodLeavesTheAddressesAndItsSliceEntrySaysTerminating) {
+  ControlPlane cp;
+  cp.run("endpoints", std::make_shared<EndpointsController>());
+  make_pod(cp, "going", "10.0.2.1", true);
+  make_pod(cp, "staying", "10.0.2.2", true);
+  make_service(cp, "web", {{"app", "web"}});
+  ASSERT_TRUE(eventually([&] {
+    json e = cp.get(kEndpoints, "default", "web");
+    return e.is_object() && ips(e["subsets"][0].value("addresses", json::array())).size() == 2;
+  }));
+  // A plain DELETE of a pod bound to a node: Terminating until its node agent ends it (none here).
+  ASSERT_TRUE(cp.client().remove(kPods, "default", "going", {}).is_ok());
+  ASSERT_TRUE(cp.get(kPods, "default", "going")["metadata"].contains("deletionTimestamp"));
+  auto entry_of = [&](const std::string& ip) {
+    for (const auto& slice : cp.list(kSlices, "default"))
+      for (const auto& ep : slice.value("endpoints", json::array()))
+        if (ep["addresses"][0] == ip) return ep;
+    return json();
+  };
+  EXPECT_TRUE(eventually([&] {
+    json e = cp.get(kEndpoints, "default", "web");
+    return ips(e["subsets"][0].value("addresses", json::array())) == std::vector<std::string>{"10.0.2.2"} &&
+           !e["subsets"][0].contains("notReadyAddresses") && entry_of("10.0.2.1").is_object() &&
+           entry_of("10.0.2.1")["conditions"]["terminating"] == true;
+  })) << cp.get(kEndpoints, "default", "web").dump();
+  // Still serving (its Ready condition holds) but not ready: no new traffic, as Kubernetes reports it.
+  EXPECT_EQ(entry_of("10.0.2.1")["conditions"], json::parse(R"({"ready":false,"serving":true,"terminating":true})"));
+  EXPECT_EQ(entry_of("10.0.2.2")["conditions"], json::parse(R"({"ready":true,"serving":true,"terminating":false})"));
+  // The agent's final DELETE: the slice entry goes too.
+  ASSERT_TRUE(cp.api_client().remove_with_grace(kPods, "default", "going", {}, 0).is_ok());
+  EXPECT_TRUE(eventually([&] { return entry_of("10.0.2.1").is_null(); }));
 }
 
 TEST(EndpointsController, PodsWithDifferentPortsGoToDifferentSubsets) {

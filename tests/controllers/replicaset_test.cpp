@@ -24,6 +24,7 @@ std::vector<json> rs_pods(ControlPlane& cp, const std::string& rs_name) {
 
 TEST(ReplicaSetController, CreatesPodsFromTheTemplateWithItsControllerReference) {
   ControlPlane cp;
+  run_kubelet_deletions(cp);
   cp.run("replicaset", std::make_shared<ReplicaSetController>());
   cp.create(kReplicaSets, replicaset("web", 3, kWeb));
   ASSERT_TRUE(eventually([&] { return rs_pods(cp, "web").size() == 3; }));
@@ -60,6 +61,7 @@ TEST(ReplicaSetController, CreatesPodsFromTheTemplateWithItsControllerReference)
 
 TEST(ReplicaSetController, ReplacesADeletedPod) {
   ControlPlane cp;
+  run_kubelet_deletions(cp);
   cp.run("replicaset", std::make_shared<ReplicaSetController>());
   cp.create(kReplicaSets, replicaset("web", 2, kWeb));
   ASSERT_TRUE(eventually([&] { return rs_pods(cp, "web").size() == 2; }));
@@ -81,6 +83,7 @@ TEST(ReplicaSetController, AdoptsMatchingOrphansAndReleasesPodsThatNoLongerMatch
                     {"kind", "Pod"},
                     {"metadata", {{"name", "stranger"}, {"namespace", "default"}, {"labels", {{"app", "db"}}}}},
                     {"spec", pod_template(kWeb)["spec"]}});
+  run_kubelet_deletions(cp);
   cp.run("replicaset", std::make_shared<ReplicaSetController>());
   cp.create(kReplicaSets, replicaset("web", 2, kWeb));
   ASSERT_TRUE(eventually([&] { return rs_pods(cp, "web").size() == 2; }));
@@ -101,6 +104,7 @@ TEST(ReplicaSetController, AdoptsMatchingOrphansAndReleasesPodsThatNoLongerMatch
 
 TEST(ReplicaSetController, ScaleDownDeletesUnscheduledThenPendingThenNotReadyThenNewest) {
   ControlPlane cp;
+  run_kubelet_deletions(cp);
   cp.run("replicaset", std::make_shared<ReplicaSetController>());
   cp.create(kReplicaSets, replicaset("web", 5, kWeb));
   ASSERT_TRUE(eventually([&] { return rs_pods(cp, "web").size() == 5; }));
@@ -133,6 +137,7 @@ TEST(ReplicaSetController, ScaleDownDeletesUnscheduledThenPendingThenNotReadyThe
 
 TEST(ReplicaSetController, AvailableAfterMinReadySecondsThroughARequeue) {
   ControlPlane cp;
+  run_kubelet_deletions(cp);
   cp.run("replicaset", std::make_shared<ReplicaSetController>(ReplicaSetOptions{.max_requeue_ms = 20}));
   json rs = replicaset("web", 2, kWeb);
   rs["spec"]["minReadySeconds"] = 10;

@@ -38,6 +38,7 @@ bool start(ControlPlane& cp, const std::string& pod) {
 
 TEST(StatefulSetController, OrderedReadyCreatesOneAtATimeWithStableNamesAndLabels) {
   ControlPlane cp;
+  run_kubelet_deletions(cp);
   cp.run("statefulset", std::make_shared<StatefulSetController>());
   cp.create(kStatefulSets, statefulset(3));
   for (int i = 0; i < 3; ++i) {
@@ -74,6 +75,7 @@ TEST(StatefulSetController, OrderedReadyCreatesOneAtATimeWithStableNamesAndLabel
 
 TEST(StatefulSetController, ParallelCreatesAllAtOnce) {
   ControlPlane cp;
+  run_kubelet_deletions(cp);
   cp.run("statefulset", std::make_shared<StatefulSetController>());
   cp.create(kStatefulSets, statefulset(4, "Parallel"));
   ASSERT_TRUE(eventually([&] { return live_pods(cp) == std::set<std::string>{"db-0", "db-1", "db-2", "db-3"}; }))
@@ -82,6 +84,7 @@ TEST(StatefulSetController, ParallelCreatesAllAtOnce) {
 
 TEST(StatefulSetController, RollingUpdateFromTheHighestOrdinalDownToThePartition) {
   ControlPlane cp;
+  run_kubelet_deletions(cp);
   cp.run("statefulset", std::make_shared<StatefulSetController>());
   cp.create(kStatefulSets, statefulset(4));
   ASSERT_TRUE(eventually([&] {

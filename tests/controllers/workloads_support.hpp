@@ -113,8 +113,15 @@ inline int play_kubelet(ControlPlane& cp) {
 
 namespace skiff::testing::workloads {
 
-// Runs the replicaset and deployment controllers on `cp` (requeues capped for the fake clock).
+// Runs the replicaset and deployment controllers on `cp` (requeues capped for the fake clock), and
+// the kubelet's deletions below.
 void run_workload_controllers(ControlPlane& cp);
+
+// The last step of the kubelet the tests play: a pod marked for graceful deletion (its containers
+// are imaginary, so they stop at once) is deleted with grace 0 and its uid as precondition, as the
+// node agent does. Without it a pod bound by play_kubelet stays Terminating, as in Kubernetes
+// without a kubelet.
+void run_kubelet_deletions(ControlPlane& cp);
 
 // Updates a stored object through the API with `edit` applied; retries on a conflict.
 template <typename F>

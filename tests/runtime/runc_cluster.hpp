@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,13 @@
 #include "tests/support/test_support.hpp"
 
 namespace skiff::testing {
+
+inline std::string read_all(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 // What the machine lacks for these tests (CI installs it through scripts/install-deps.sh); "" if nothing.
 inline std::string runc_e2e_missing() {
@@ -94,6 +103,19 @@ class RuncCluster {
     auto archive = dir_.path() / (std::to_string(++images_) + ".tar");
     write_oci_archive(archive, image);
     return cluster_->skiff({"image", "import", archive.string(), "--name", name, "--data-dir", data_});
+  }
+  // Nothing of this skiffd's pods is left: no veth in the node, no sandbox, no container monitor.
+  bool nothing_left() const {
+    namespace fs = std::filesystem;
+    auto veths = run_process({"ip", "-n", node_.name, "-o", "link", "show", "type", "veth"});
+    if (veths.exit_code != 0 || !veths.out.empty()) return false;
+    const fs::path sandboxes = data_ + "/runtime/runc/sandboxes";
+    if (fs::exists(sandboxes) && !fs::is_empty(sandboxes)) return false;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      std::string cmdline = read_all(entry.path() / "cmdline");
+      if (cmdline.find("skiff-runc-shim") != std::string::npos && cmdline.find(data_) != std::string::npos) return false;
+    }
+    return true;
   }
   Cluster& cluster() { return *cluster_; }
   const std::string& data() const { return data_; }

@@ -5,22 +5,12 @@
 // (bridge, veths) is in a network namespace this test creates, with no route out. Needs root.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "tests/runtime/runc_cluster.hpp"
 
 namespace skiff::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 using nlohmann::json;
 
@@ -144,18 +134,7 @@ spec:
   auto deleted = cluster.kubectl({"delete", "pod", "web", "--wait=true", "--timeout=60s"}, {}, std::chrono::seconds(90));
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
   // Deleting the pod tears its sandbox down: no veth in the node, no sandbox, no container monitor.
-  EXPECT_TRUE(eventually(
-      [&] {
-        auto veths = run_process({"ip", "-n", node.name, "-o", "link", "show", "type", "veth"});
-        return veths.exit_code == 0 && veths.out.empty() && fs::is_empty(data + "/runtime/runc/sandboxes");
-      },
-      std::chrono::seconds(20)))
-      << cluster.log();
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string cmdline = read_all(entry.path() / "cmdline");
-    EXPECT_TRUE(cmdline.find("skiff-runc-shim") == std::string::npos || cmdline.find(data) == std::string::npos)
-        << "a container monitor lives on: " << entry.path();
-  }
+  EXPECT_TRUE(eventually([&] { return runc.nothing_left(); }, std::chrono::seconds(20))) << cluster.log();
 }
 
 }  // namespace

@@ -22,13 +22,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kImage = "skiff.test/box:1";
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class RuncPodSpecE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

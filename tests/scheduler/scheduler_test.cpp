@@ -290,6 +290,16 @@ TEST_F(SchedulerLoop, PreemptionEvictsTheLeastImportantPodsOnOneNode) {
   // A high pod needing a whole node: evicting n0's two low pods disturbs less than evicting n1's low
   // and mid pods, so n0 it is, and n1 is left alone.
   add_pod("urgent", "2", {{"priorityClassName", "high"}});
+  // The victims are evicted gracefully: Terminating until their node agent stopped them; there is
+  // none here, so the test plays it, as a kubelet would once they stopped. (This scheduler frees a
+  // victim's room in its cache at once instead of waiting until the victim is gone: see README.)
+  auto terminating = [&](const std::string& name) {
+    return cp.get(kPods, "default", name)["metadata"].contains("deletionTimestamp");
+  };
+  ASSERT_TRUE(eventually([&] { return terminating("low0") && terminating("low1"); }));
+  EXPECT_FALSE(terminating("low2") || terminating("mid0"));
+  for (const char* victim : {"low0", "low1"})
+    ASSERT_TRUE(cp.api_client().remove_with_grace(kPods, "default", victim, {}, 0).is_ok());
   ASSERT_TRUE(eventually([&] { return all_bound({"urgent"}); }));
   EXPECT_EQ(node_of("urgent"), "n0");
   EXPECT_EQ(node_of("low0"), "<gone>");

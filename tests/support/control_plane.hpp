@@ -51,6 +51,7 @@ class ControlPlane {
   kernel::ObjectStore& store() { return *store_; }
   kernel::api::ApiHandler& api() { return *handler_; }
   plugin::Client& client() { return *client_; }
+  kernel::api::ApiClient& api_client() { return *client_; }  // with what the plugin SDK lacks (remove_with_grace)
   kernel::SharedInformerFactory& informers() { return *informers_; }
   kernel::MetricsRegistry& metrics() { return metrics_; }
   FakeClock& clock() { return clock_; }
