@@ -267,8 +267,20 @@ RemoteClient::Reply RemoteClient::send(std::string_view method, const std::strin
       idle_.pop_back();
     }
   }
-  if (!http) http = std::make_unique<HttpClient>(options_.http, options_.request_timeout);
-  HttpReply r = http->request(method, target, body, std::string(content_type));  // a throw drops the connection
+  HttpReply r;
+  if (http) {
+    try {
+      r = http->request(method, target, body, std::string(content_type));
+    } catch (const HttpClientError&) {
+      // A kept-alive connection the server closed meanwhile (it restarted, or timed it out): once
+      // more on a new one. The failed request never reached a live server, so a POST is not doubled.
+      http.reset();
+    }
+  }
+  if (!http) {
+    http = std::make_unique<HttpClient>(options_.http, options_.request_timeout);
+    r = http->request(method, target, body, std::string(content_type));  // a throw drops the connection
+  }
   std::lock_guard lock(pool_mutex_);
   idle_.push_back(std::move(http));
   return {r.status, std::move(r.body)};
