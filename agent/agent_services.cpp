@@ -1,5 +1,10 @@
 #include "agent/agent_services.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "kernel/api/handler.hpp"
+#include "kernel/api/remote_node_services.hpp"
+
 namespace skiff::agent {
 
 namespace rt = plugin::runtime;
@@ -32,6 +37,70 @@ plugin::Result<std::int32_t> AgentServices::pod_exec(const kernel::api::PodExecR
     return runtime_->exec(chosen->id, request.command, streams);
   }
   return plugin::Status(plugin::Code::kBadRequest, "unable to upgrade connection: " + who + " is not running");
+}
+
+}  // namespace skiff::agent
+
+namespace skiff::agent {
+namespace {
+
+namespace api = kernel::api;
+
+api::HttpResponse status_answer(const plugin::Status& st) {
+  int code = api::http_code(st.code());
+  api::HttpResponse r;
+  r.status = code;
+  r.body = nlohmann::json{{"kind", "Status"},          {"apiVersion", "v1"},
+                          {"metadata", nlohmann::json::object()}, {"status", "Failure"},
+                          {"message", st.message()},   {"reason", api::reason_of(st.code())},
+                          {"code", code}}
+               .dump();
+  return r;
+}
+
+}  // namespace
+
+api::HttpResponse AgentEndpoint::handle(const api::HttpRequest& req) {
+  if (req.method != "GET") return status_answer(plugin::Status(plugin::Code::kBadRequest, "only GET is served here"));
+  const bool is_log = req.path.ends_with("/log");
+  api::HttpResponse r;
+  r.verb = is_log ? "log" : "exec";
+  r.resource = "pods";
+  if (is_log) {
+    auto log = api::pod_log_request_of(req);
+    if (!log) return status_answer(log.status());
+    auto source = services_->pod_log(*log);
+    if (!source) return status_answer(source.status());
+    r.content_type = "text/plain; charset=utf-8";
+    if (!log->follow) {
+      // Without follow the source reads the file once; a few pulls are more than enough.
+      for (int i = 0; i < 4 && !(*source)->done(); ++i) r.body += (*source)->poll();
+      return r;
+    }
+    r.stream = std::make_shared<api::StreamBody>();
+    r.stream->source = std::move(*source);
+    r.stream->deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    r.stream->tick = std::chrono::milliseconds(100);
+    r.stream->is_watch = false;
+    return r;
+  }
+  auto exec = api::pod_exec_request_of(req);
+  if (!exec) return status_answer(exec.status());
+  r.content_type = "application/x-skiff-exec";
+  r.stream = std::make_shared<api::StreamBody>();
+  r.stream->source = api::thread_source([services = services_, request = std::move(*exec)](const api::Emit& emit) {
+    auto code = services->pod_exec(request, [&](int stream, std::string_view data) {
+      if (!data.empty()) emit(api::exec_frame(stream == 2 ? api::kExecChannelStderr : api::kExecChannelStdout, data));
+    });
+    if (code) {
+      emit(api::exec_frame(api::kExecChannelExit, std::to_string(*code)));
+    } else {
+      emit(api::exec_frame(api::kExecChannelError, status_answer(code.status()).body));
+    }
+  });
+  r.stream->deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+  r.stream->is_watch = false;
+  return r;
 }
 
 }  // namespace skiff::agent

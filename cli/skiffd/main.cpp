@@ -1,5 +1,6 @@
 // skiffd: parse the configuration (loading plugins first, since they declare config keys), then run
 // the daemon until SIGINT/SIGTERM. Exit codes: 0 ok, 1 runtime failure, 2 configuration error.
+// `skiffd agent --server URL --token TOKEN …` runs only the node agent against a remote API server.
 #include <signal.h>
 
 #include <iostream>
@@ -27,6 +28,24 @@ int config_error(const skiff::plugin::Status& status) {
   return kExitConfig;
 }
 
+// `skiffd agent --server URL --token TOKEN [--ca-file F] [--node-name N] [other flags]`: the short
+// flags become the agent.* keys they stand for; every other flag is skiffd's own.
+std::vector<std::string> agent_args(const std::vector<std::string>& args) {
+  static const std::vector<std::pair<std::string, std::string>> kShort = {
+      {"--server", "--agent.server"}, {"--token", "--agent.token"}, {"--ca-file", "--agent.ca-file"},
+      {"--node-name", "--agent.node-name"}};
+  std::vector<std::string> out;
+  for (const auto& arg : args) {
+    std::string translated = arg;
+    for (const auto& [from, to] : kShort) {
+      if (arg == from) translated = to;
+      else if (arg.rfind(from + "=", 0) == 0) translated = to + arg.substr(from.size());
+    }
+    out.push_back(translated);
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv, char** envp) {
@@ -40,6 +59,9 @@ int main(int argc, char** argv, char** envp) {
 
   try {
     ConfigInputs inputs = ConfigInputs::from_process(argc, argv, envp);
+    // `skiffd agent …`: only the node agent, joined to a remote API server.
+    const bool agent_mode = !inputs.args.empty() && inputs.args.front() == "agent";
+    if (agent_mode) inputs.args = agent_args({inputs.args.begin() + 1, inputs.args.end()});
     auto boot = bootstrap_options(inputs);
     if (!boot) return config_error(boot.status());
     if (boot->version) {
@@ -76,8 +98,23 @@ int main(int argc, char** argv, char** envp) {
       std::cout << config->to_ini();
       return kExitOk;
     }
+    if (agent_mode) {
+      for (const char* key : {"agent.server", "agent.token", "agent.runtime"}) {
+        const ConfigValue* v = config->value(key);
+        if (v == nullptr || v->value.empty())
+          return config_error(skiff::plugin::invalid(std::string("skiffd agent needs ") + key +
+                                                     " (skiffd agent --server URL --token TOKEN --agent.runtime=NAME)"));
+      }
+    }
     plugin_log.set_level(config->log_level);
     Daemon daemon(std::move(config).value(), std::move(plugins), SKIFF_VERSION);
+    if (agent_mode) {
+      // No store and no API server of its own: the agent (and its runtime plugin) and nothing else.
+      daemon.without_store();
+      daemon.add_component(skiff::agent::agent_component());
+      int code = daemon.run();
+      return code == 0 ? kExitOk : code == kExitConfig ? kExitConfig : kExitRuntime;
+    }
     daemon.add_component(skiff::kernel::api::api_server_component());
     daemon.add_component(skiff::kernel::controllers_component());
     daemon.add_component(skiff::kernel::scheduler::scheduler_component());

@@ -5,12 +5,10 @@
 #include <nlohmann/json.hpp>
 
 namespace skiff::kernel::api {
-namespace {
 
 using Json = nlohmann::json;
 
-// The request path of a resource, as kubectl would build it.
-std::string path_of(const ResourceType& type, std::string_view ns, std::string_view name, std::string_view sub) {
+std::string resource_path(const ResourceType& type, std::string_view ns, std::string_view name, std::string_view sub) {
   std::string path = type.id.group.empty() ? "/api/v1" : "/apis/" + type.id.group + "/" + type.id.version;
   if (type.namespaced) {
     path += "/namespaces/";
@@ -28,8 +26,7 @@ std::string path_of(const ResourceType& type, std::string_view ns, std::string_v
   return path;
 }
 
-// A Kubernetes Status body (reason, message) back into a plugin Status.
-Status status_of(int http_status, const std::string& body) {
+Status status_from_response(int http_status, const std::string& body) {
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   std::string reason = j.is_object() ? j.value("reason", "") : "";
   std::string message = j.is_object() ? j.value("message", body) : body;
@@ -46,6 +43,8 @@ Status status_of(int http_status, const std::string& body) {
   else if (http_status >= 400 && http_status < 500) code = Code::kBadRequest;
   return Status(code, message);
 }
+
+namespace {
 
 std::string_view policy_name(plugin::Propagation p) {
   switch (p) {
@@ -67,13 +66,13 @@ Result<ObjectPtr> ApiClient::call(std::string method, const plugin::ResourceId& 
       return plugin::not_found("the server could not find the requested resource " + resource.to_string());
     HttpRequest req;
     req.method = std::move(method);
-    req.path = path_of(*type, ns, name, subresource);
+    req.path = resource_path(*type, ns, name, subresource);
     req.body = std::move(body);
     req.user = user_;
     req.headers["content-type"] = "application/json";
     req.headers["user-agent"] = user_;
     HttpResponse r = handler_.handle(req);
-    if (r.status >= 400) return status_of(r.status, r.body);
+    if (r.status >= 400) return status_from_response(r.status, r.body);
     return std::move(r.object);
   } catch (const std::exception& e) {
     return plugin::internal(method + " " + resource.to_string() + " " + std::string(name) + ": " + e.what());
@@ -85,21 +84,18 @@ Result<ObjectPtr> ApiClient::create(const plugin::ResourceId& resource, std::str
   return call("POST", resource, ns, {}, {}, std::string(json));
 }
 
-namespace {
-// Namespace and name of an object body, for the request path of an update.
-bool name_of(std::string_view json, std::string& ns, std::string& name) {
+bool object_name_of(std::string_view json, std::string& ns, std::string& name) {
   Json j = Json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("metadata") || !j["metadata"].is_object()) return false;
   ns = j["metadata"].value("namespace", "");
   name = j["metadata"].value("name", "");
   return !name.empty();
 }
-}  // namespace
 
 Result<ObjectPtr> ApiClient::update(const plugin::ResourceId& resource, std::string_view json) noexcept {
   std::string ns, name;
   try {
-    if (!name_of(json, ns, name)) return plugin::invalid("update " + resource.to_string() + ": metadata.name: Required value");
+    if (!object_name_of(json, ns, name)) return plugin::invalid("update " + resource.to_string() + ": metadata.name: Required value");
   } catch (const std::exception& e) {
     return plugin::internal(e.what());
   }
@@ -109,12 +105,22 @@ Result<ObjectPtr> ApiClient::update(const plugin::ResourceId& resource, std::str
 Result<ObjectPtr> ApiClient::update_status(const plugin::ResourceId& resource, std::string_view json) noexcept {
   std::string ns, name;
   try {
-    if (!name_of(json, ns, name))
+    if (!object_name_of(json, ns, name))
       return plugin::invalid("update status of " + resource.to_string() + ": metadata.name: Required value");
   } catch (const std::exception& e) {
     return plugin::internal(e.what());
   }
   return call("PUT", resource, ns, name, "status", std::string(json));
+}
+
+std::string delete_options_json(const plugin::DeleteOptions& options, std::optional<std::int64_t> grace_period_seconds) {
+  Json opts = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+  if (grace_period_seconds) opts["gracePeriodSeconds"] = *grace_period_seconds;
+  if (auto policy = policy_name(options.propagation); !policy.empty()) opts["propagationPolicy"] = policy;
+  if (!options.precondition_uid.empty()) opts["preconditions"]["uid"] = options.precondition_uid;
+  if (options.precondition_resource_version > 0)
+    opts["preconditions"]["resourceVersion"] = std::to_string(options.precondition_resource_version);
+  return opts.dump();
 }
 
 Result<ObjectPtr> ApiClient::remove(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
@@ -132,13 +138,7 @@ Result<ObjectPtr> ApiClient::remove_impl(const plugin::ResourceId& resource, std
                                          const plugin::DeleteOptions& options, std::optional<std::int64_t> grace) noexcept {
   std::string body;
   try {
-    Json opts = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
-    if (grace) opts["gracePeriodSeconds"] = *grace;
-    if (auto policy = policy_name(options.propagation); !policy.empty()) opts["propagationPolicy"] = policy;
-    if (!options.precondition_uid.empty()) opts["preconditions"]["uid"] = options.precondition_uid;
-    if (options.precondition_resource_version > 0)
-      opts["preconditions"]["resourceVersion"] = std::to_string(options.precondition_resource_version);
-    body = opts.dump();
+    body = delete_options_json(options, grace);
   } catch (const std::exception& e) {
     return plugin::internal(e.what());
   }

@@ -13,6 +13,18 @@
 
 namespace skiff::kernel::api {
 
+// What every plugin::Client over the API shares (this one in-process, RemoteClient over HTTP):
+// the request path of a resource, as kubectl builds it ("/api/v1/namespaces/NS/pods/NAME/SUB").
+std::string resource_path(const ResourceType& type, std::string_view ns, std::string_view name, std::string_view sub);
+// A Kubernetes Status body (reason, message) back into a plugin Status.
+plugin::Status status_from_response(int http_status, const std::string& body);
+// The DeleteOptions body of a delete; `grace_period_seconds` (not in the plugin SDK's DeleteOptions
+// yet) when set: 0 deletes a pod at once.
+std::string delete_options_json(const plugin::DeleteOptions& options,
+                                std::optional<std::int64_t> grace_period_seconds = std::nullopt);
+// Namespace and name of an object body, for the request path of an update; false without a name.
+bool object_name_of(std::string_view json, std::string& ns, std::string& name);
+
 class ApiClient final : public plugin::Client {
  public:
   // `user` names the caller in the request (as Kubernetes' controllers each have their own identity).

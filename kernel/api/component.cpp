@@ -56,6 +56,7 @@ class ApiServerComponent final : public Component {
 
     HandlerOptions handler_options{.server_address = listen};
     handler_options.nodes = daemon_.node_directory();
+    handler_options.agent_token = creds->admin_token;
     handler_options.service_cluster_ip_range = get("api.service-cluster-ip-range", "10.96.0.0/12");
     handler_options.service_node_port_range = get("api.service-node-port-range", "30000-32767");
     handler_options.skiff_endpoints["plugins"] = [this](const HttpRequest&) { return plugins_response(); };

@@ -17,6 +17,7 @@
 #include "kernel/api/openapi.hpp"
 #include "kernel/api/patch.hpp"
 #include "kernel/api/protobuf.hpp"
+#include "kernel/api/remote_node_services.hpp"
 #include "kernel/api/schema.hpp"
 #include "kernel/api/service_allocator.hpp"
 #include "kernel/api/table.hpp"
@@ -25,6 +26,31 @@
 #include "kernel/util/meta.hpp"
 
 namespace skiff::kernel::api {
+
+int http_code(plugin::Code code) {
+  switch (code) {
+    case plugin::Code::kOk: return 200;
+    case plugin::Code::kInvalid: return 422;
+    case plugin::Code::kBadRequest: return 400;
+    case plugin::Code::kNotFound: return 404;
+    case plugin::Code::kAlreadyExists:
+    case plugin::Code::kConflict: return 409;
+    case plugin::Code::kExpired: return 410;
+    case plugin::Code::kUnavailable: return 503;
+    case plugin::Code::kUnsupportedMediaType: return 415;
+    case plugin::Code::kUnschedulable:
+    case plugin::Code::kInternal: return 500;
+  }
+  return 500;
+}
+
+// Kubernetes' Status reason for a code: the code's own name, but for the two Kubernetes spells otherwise.
+std::string reason_of(plugin::Code code) {
+  if (code == plugin::Code::kUnavailable) return "ServiceUnavailable";
+  if (code == plugin::Code::kInternal || code == plugin::Code::kUnschedulable || code == plugin::Code::kOk) return "InternalError";
+  return std::string(plugin::code_name(code));
+}
+
 namespace {
 
 using plugin::Code;
@@ -45,30 +71,6 @@ std::vector<std::string_view> split_path(std::string_view path) {
     path.remove_prefix(end);
   }
   return out;
-}
-
-int http_code(Code code) {
-  switch (code) {
-    case Code::kOk: return 200;
-    case Code::kInvalid: return 422;
-    case Code::kBadRequest: return 400;
-    case Code::kNotFound: return 404;
-    case Code::kAlreadyExists:
-    case Code::kConflict: return 409;
-    case Code::kExpired: return 410;
-    case Code::kUnavailable: return 503;
-    case Code::kUnsupportedMediaType: return 415;
-    case Code::kUnschedulable:
-    case Code::kInternal: return 500;
-  }
-  return 500;
-}
-
-// Kubernetes' Status reason for a code: the code's own name, but for the two Kubernetes spells otherwise.
-std::string reason_of(Code code) {
-  if (code == Code::kUnavailable) return "ServiceUnavailable";
-  if (code == Code::kInternal || code == Code::kUnschedulable || code == Code::kOk) return "InternalError";
-  return std::string(plugin::code_name(code));
 }
 
 Json status_object(int code, std::string_view reason, std::string_view message, Json details = nullptr) {
@@ -188,75 +190,31 @@ std::string websocket_frame(std::string_view payload, unsigned char opcode = 0x2
 
 // A pods/exec WebSocket: the command runs on a thread of its own (the agent's exec blocks); its
 // output becomes channel messages (1 stdout, 2 stderr), then the status (3) and a close frame.
-class ExecSource final : public StreamSource {
- public:
-  ExecSource(std::shared_ptr<NodeServices> agent, PodExecRequest request) : shared_(std::make_shared<Shared>()) {
-    std::thread([shared = shared_, agent = std::move(agent), request = std::move(request)] {
-      auto add = [&](std::string bytes) {
-        std::function<void()> wake;
-        {
-          std::lock_guard lock(shared->mutex);
-          shared->out += bytes;
-          wake = shared->wake;
-        }
-        if (wake) wake();
-      };
-      auto code = agent->pod_exec(request, [&](int stream, std::string_view data) {
-        if (data.empty()) return;
-        add(websocket_frame(std::string(1, static_cast<char>(stream == 2 ? 2 : 1)) + std::string(data)));
-      });
-      Json status = {{"metadata", Json::object()}, {"status", "Success"}};
-      if (!code) {
-        status = {{"metadata", Json::object()}, {"status", "Failure"}, {"message", code.status().message()},
-                  {"reason", reason_of(code.status().code())}, {"code", http_code(code.status().code())}};
-      } else if (*code != 0) {
-        std::string argv;
-        for (const auto& a : request.command) argv += (argv.empty() ? "" : " ") + a;
-        status = {{"metadata", Json::object()},
-                  {"status", "Failure"},
-                  {"message", "command terminated with non-zero exit code: error executing command [" + argv +
-                                  "], exit code " + std::to_string(*code)},
-                  {"reason", "NonZeroExitCode"},
-                  {"details", {{"causes", Json::array({{{"reason", "ExitCode"}, {"message", std::to_string(*code)}}})}}}};
-      }
-      std::string last = websocket_frame("\x03" + status.dump());
-      last += websocket_frame(std::string("\x03\xe8", 2), 0x8);  // close, 1000: normal
-      std::function<void()> wake;
-      {
-        std::lock_guard lock(shared->mutex);
-        shared->out += last;
-        shared->finished = true;
-        wake = shared->wake;
-      }
-      if (wake) wake();
-    }).detach();
-  }
-  std::string poll() override {
-    std::lock_guard lock(shared_->mutex);
-    return std::exchange(shared_->out, {});
-  }
-  bool done() override {
-    std::lock_guard lock(shared_->mutex);
-    return shared_->finished && shared_->out.empty();
-  }
-  void set_notify(std::function<void()> wake) override {
-    std::lock_guard lock(shared_->mutex);
-    shared_->wake = std::move(wake);
-  }
-  void stop() override {
-    std::lock_guard lock(shared_->mutex);
-    shared_->wake = nullptr;  // the command may outlive the connection; it no longer wakes anyone
-  }
-
- private:
-  struct Shared {
-    std::mutex mutex;
-    std::string out;
-    bool finished = false;
-    std::function<void()> wake;
-  };
-  std::shared_ptr<Shared> shared_;
-};
+std::unique_ptr<StreamSource> exec_source(std::shared_ptr<NodeServices> agent, PodExecRequest request) {
+  return thread_source([agent = std::move(agent), request = std::move(request)](const Emit& emit) {
+    auto code = agent->pod_exec(request, [&](int stream, std::string_view data) {
+      if (data.empty()) return;
+      emit(websocket_frame(std::string(1, static_cast<char>(stream == 2 ? 2 : 1)) + std::string(data)));
+    });
+    Json status = {{"metadata", Json::object()}, {"status", "Success"}};
+    if (!code) {
+      status = {{"metadata", Json::object()}, {"status", "Failure"}, {"message", code.status().message()},
+                {"reason", reason_of(code.status().code())}, {"code", http_code(code.status().code())}};
+    } else if (*code != 0) {
+      std::string argv;
+      for (const auto& a : request.command) argv += (argv.empty() ? "" : " ") + a;
+      status = {{"metadata", Json::object()},
+                {"status", "Failure"},
+                {"message", "command terminated with non-zero exit code: error executing command [" + argv +
+                                "], exit code " + std::to_string(*code)},
+                {"reason", "NonZeroExitCode"},
+                {"details", {{"causes", Json::array({{{"reason", "ExitCode"}, {"message", std::to_string(*code)}}})}}}};
+    }
+    std::string last = websocket_frame("\x03" + status.dump());
+    last += websocket_frame(std::string("\x03\xe8", 2), 0x8);  // close, 1000: normal
+    emit(std::move(last));
+  });
+}
 
 }  // namespace
 
@@ -1061,9 +1019,21 @@ struct ApiHandler::Impl {
       return t;
     }
     t.agent = options.nodes ? options.nodes->find(node) : nullptr;
-    if (!t.agent)
-      t.error = error_response(503, "ServiceUnavailable",
-                               "no node agent serves node \"" + node + "\", so pod " + t.pod + " cannot be reached");
+    if (t.agent) return t;
+    // Not an agent of this process: the one the Node advertises (`skiffd agent` on another machine).
+    const ResourceType* nodes = registry.find("", "v1", "nodes");
+    auto node_object = nodes != nullptr ? store.get(*nodes, "", node) : Result<ObjectPtr>(plugin::not_found(node));
+    if (node_object) {
+      auto remote = remote_node_services(Json::parse((*node_object)->json), options.agent_token);
+      if (remote) {
+        t.agent = std::move(*remote);
+        return t;
+      }
+      t.error = error_response(503, "ServiceUnavailable", remote.status().message() + ", so pod " + t.pod + " cannot be reached");
+      return t;
+    }
+    t.error = error_response(503, "ServiceUnavailable",
+                             "no node agent serves node \"" + node + "\", so pod " + t.pod + " cannot be reached");
     return t;
   }
 
@@ -1144,7 +1114,7 @@ struct ApiHandler::Impl {
     exec.uid = t.uid;
     exec.container = t.container;
     auto stream = std::make_shared<StreamBody>();
-    stream->source = std::make_unique<ExecSource>(t.agent, std::move(exec));
+    stream->source = exec_source(t.agent, std::move(exec));
     stream->deadline = std::chrono::steady_clock::now() + options.max_watch_timeout;
     stream->is_watch = false;
     stream->raw = true;

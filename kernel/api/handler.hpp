@@ -20,6 +20,11 @@
 
 namespace skiff::kernel::api {
 
+// The HTTP status code of a Status code, and Kubernetes' Status reason for it ("NotFound",
+// "ServiceUnavailable", …), as every answer of the API shows them.
+int http_code(plugin::Code code);
+std::string reason_of(plugin::Code code);
+
 // A named readiness check ("store", "informers", …) reported by /readyz?verbose like Kubernetes'.
 struct HealthCheck {
   std::string name;
@@ -35,6 +40,9 @@ struct HandlerOptions {
   std::map<std::string, std::function<HttpResponse(const HttpRequest&)>> skiff_endpoints;
   // The node agents pods/log reaches (null: no agent, every log request answers 503).
   std::shared_ptr<NodeDirectory> nodes;
+  // The bearer token pods/log and pods/exec present to a node agent in another process (the agents
+  // accept the cluster's token they joined with).
+  std::string agent_token;
   // Where Services get their clusterIP and nodePorts (kube-apiserver's --service-cluster-ip-range and
   // --service-node-port-range); the daemon's config checks them, an unparsable value falls back to these.
   std::string service_cluster_ip_range = "10.96.0.0/12";

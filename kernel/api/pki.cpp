@@ -256,6 +256,20 @@ bool covers(const mbedtls_x509_crt& crt, const std::vector<std::string>& names) 
 
 }  // namespace
 
+Result<ServingCertificate> self_signed_certificate(const std::string& common_name,
+                                                  const std::vector<std::string>& san_names) {
+  Rng rng;
+  if (int rc = rng.seed(); rc != 0) return plugin::internal(mbed_error("seeding the random generator", rc));
+  Key key;
+  if (auto st = generate_key(key, rng); !st) return st;
+  std::string subject = "CN=" + common_name + ",O=skiff";
+  auto pem = issue(rng, key, key, subject, subject, false, san_names);
+  if (!pem) return pem.status();
+  auto kp = key_pem(key);
+  if (!kp) return kp.status();
+  return ServingCertificate{*pem, *kp};
+}
+
 std::string random_token(std::size_t bytes) {
   std::random_device rd;
   std::string out;

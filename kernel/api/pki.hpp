@@ -28,6 +28,14 @@ plugin::Result<Credentials> ensure_credentials(const std::string& data_dir, cons
 plugin::Status write_kubeconfig(const std::string& path, const std::string& server_url, const std::string& ca_pem,
                                 const std::string& token);
 
+struct ServingCertificate {
+  std::string cert_pem, key_pem;
+};
+// A self-signed serving certificate (ECDSA P-256) for `san_names`, kept in memory only: a node
+// agent's endpoint, whose certificate the API server learns from the agent's Node object.
+plugin::Result<ServingCertificate> self_signed_certificate(const std::string& common_name,
+                                                           const std::vector<std::string>& san_names);
+
 // A random hex token of `bytes` bytes of entropy.
 std::string random_token(std::size_t bytes = 32);
 

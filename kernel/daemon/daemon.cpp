@@ -163,7 +163,9 @@ Status Daemon::start() {
       .set(static_cast<double>(plugins_->refusals().size()));
   for (const auto& p : loaded) logger_.info("plugin loaded", {{"plugin", p.name}, {"version", p.version}, {"file", p.file}});
 
-  if (Status s = open_store(); !s.is_ok()) return s;
+  if (store_wanted_) {
+    if (Status s = open_store(); !s.is_ok()) return s;
+  }
 
   running_ = true;
   started_components_ = 0;
@@ -183,8 +185,8 @@ Status Daemon::start() {
     ++started_components_;
     logger_.info("component started", {{"component", c.name()}});
   }
-  logger_.info("ready", {{"revision", std::to_string(store_->current_revision())},
-                         {"store_backend", config_.store_backend},
+  logger_.info("ready", {{"revision", store_ ? std::to_string(store_->current_revision()) : std::string("none")},
+                         {"store_backend", store_ ? config_.store_backend : std::string("none")},
                          {"listen", config_.listen},
                          {"version", version_}});
   return Status::ok();

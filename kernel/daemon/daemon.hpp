@@ -58,6 +58,10 @@ class Daemon {
 
   // Call before start(). The factory runs during start(), after the object store is up.
   void add_component(ComponentFactory factory);
+  // Call before start(): no store backend and no object store (`skiffd agent`, whose components reach
+  // a remote API server instead). store() must then not be called.
+  void without_store() noexcept { store_wanted_ = false; }
+  bool has_store() const noexcept { return store_ != nullptr; }
 
   // Data dir (0700, locked against a second skiffd), plugins, store backend, object store, components;
   // logs "ready" with the revision. On error everything already started is stopped again.
@@ -111,6 +115,7 @@ class Daemon {
   std::size_t started_components_ = 0;
   int lock_fd_ = -1;
   bool running_ = false;
+  bool store_wanted_ = true;
   std::atomic<bool> stop_requested_{false};
 };
 

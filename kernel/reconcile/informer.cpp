@@ -452,18 +452,24 @@ std::size_t Informer::size() const {
 // ---------------------------------------------------------------------------------------------
 
 SharedInformerFactory::SharedInformerFactory(ObjectStore& store, InformerOptions options)
-    : store_(store), options_(options) {}
+    : SharedInformerFactory(
+          store.registry(),
+          [&store](const ResourceType& type) { return std::make_unique<StoreListerWatcher>(store, type); }, options) {}
+
+SharedInformerFactory::SharedInformerFactory(const ResourceRegistry& registry, SourceFactory source,
+                                             InformerOptions options)
+    : registry_(registry), source_(std::move(source)), options_(options) {}
 
 SharedInformerFactory::~SharedInformerFactory() { stop(); }
 
 Result<std::shared_ptr<Informer>> SharedInformerFactory::informer_for(const plugin::ResourceId& resource) {
-  const ResourceType* type = store_.registry().find(resource);
+  const ResourceType* type = registry_.find(resource);
   if (type == nullptr)
     return plugin::not_found("no resource " + resource.to_string() + " (version " + resource.version +
                              ") is registered");
   std::lock_guard lock(mutex_);
   auto& slot = informers_[resource_key(resource)];
-  if (!slot) slot = std::make_shared<Informer>(store_, *type, options_);
+  if (!slot) slot = std::make_shared<Informer>(source_(*type), options_);
   return slot;
 }
 

@@ -197,8 +197,13 @@ class Informer {
 // One informer per resource, shared by every controller that watches it.
 class SharedInformerFactory {
  public:
+  // Makes the ListerWatcher of one resource's informer.
+  using SourceFactory = std::function<std::unique_ptr<ListerWatcher>(const ResourceType& type)>;
+
   // `store` must outlive the factory. `options` apply to every informer it creates.
   explicit SharedInformerFactory(ObjectStore& store, InformerOptions options = {});
+  // Informers over other sources (a remote API server's list and watch); `registry` must outlive it.
+  SharedInformerFactory(const ResourceRegistry& registry, SourceFactory source, InformerOptions options = {});
   ~SharedInformerFactory();  // stop()
   SharedInformerFactory(const SharedInformerFactory&) = delete;
   SharedInformerFactory& operator=(const SharedInformerFactory&) = delete;
@@ -212,7 +217,8 @@ class SharedInformerFactory {
   std::vector<std::shared_ptr<Informer>> informers() const;
 
  private:
-  ObjectStore& store_;
+  const ResourceRegistry& registry_;
+  SourceFactory source_;
   const InformerOptions options_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Informer>> informers_;  // by "group/version/resource"

@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "kernel/store/object_json.hpp"
 #include "kernel/util/meta.hpp"
 
 namespace skiff::kernel {
@@ -314,6 +315,15 @@ std::int64_t deletion_grace_of(const Json& j) {
 }
 
 }  // namespace
+
+ObjectPtr object_from_json(const ResourceType& type, Json object) {
+  std::int64_t revision = 0;
+  if (object.contains("metadata") && object["metadata"].is_object()) {
+    std::string rv = string_member(object["metadata"], "resourceVersion");
+    if (!rv.empty()) revision = std::strtoll(rv.c_str(), nullptr, 10);
+  }
+  return make_object(type, object, revision);
+}
 
 // One committed change as the watch cache keeps it.
 struct CachedEvent {
