@@ -81,7 +81,7 @@ struct Member {
 std::vector<ctl::WatchSpec> EndpointsController::watches() const noexcept {
   return {{kServices, ctl::KeyMapping::kSelf, {}},
           {kPods, ctl::KeyMapping::kController, {}},
-          {kEndpoints, ctl::KeyMapping::kSelf, {}},
+          {kEndpoints, ctl::KeyMapping::kController, {}},
           {kSlices, ctl::KeyMapping::kController, {}}};
 }
 
@@ -92,6 +92,15 @@ std::vector<std::string> EndpointsController::map_event(const ctl::WatchSpec& sp
     std::vector<std::string> keys;
     if (spec.resource == kSlices) {
       if (const std::string* svc = object.label(kServiceNameLabel)) keys.push_back(object.ns + "/" + *svc);
+      return keys;
+    }
+    if (spec.resource == kEndpoints) {
+      // Only Endpoints of a Service this controller manages (known, with a selector) are put back
+      // when someone else changes them. Endpoints without such a Service are someone else's: they may
+      // be hand-written, or the Service may not be in the cache yet, and a sync would take them for
+      // the leftovers of a deleted Service. A deleted Service comes through its own watch.
+      plugin::ObjectPtr service = host_->cache.get(kServices, object.ns, object.name);
+      if (service && selector_of(parse(*service)) != nullptr) keys.push_back(object.key());
       return keys;
     }
     auto services = host_->cache.list(kServices, {.ns = object.ns});
