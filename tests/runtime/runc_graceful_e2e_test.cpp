@@ -138,7 +138,7 @@ spec:
   // Deleting the pods: the ReplicaSet does not count Terminating pods and makes two new ones.
   auto deleted = cluster->kubectl({"delete", "pods", "-l", "app=keep", "--wait=true", "--timeout=60s"}, {},
                                   std::chrono::seconds(90));
-  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err << cluster->log();
   std::set<std::string> second;
   ASSERT_TRUE(eventually([&] { return (second = ready_pods()).size() == 2; }, std::chrono::seconds(60)))
       << cluster->log();
