@@ -4,6 +4,9 @@
 //  - BM_PodCreates: 64 clients POST pods as fast as they can while one more client GETs a pod in a
 //    loop; creates/s, and GET p50/p99 under that load.
 //  - BM_List: LIST of 10,000 pods as JSON and as a Table: latency and the server's RSS growth.
+//  - BM_HttpClientGet: one GET through kernel::api::HttpClient (what `skiff`, remote agents and the
+//    API server's proxy to agents use) over HTTPS to the same server with TLS: one kept-alive
+//    connection, and (Arg 0) a new client, so a new TCP connection and TLS handshake, per GET.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <nng/nng.h>
@@ -16,6 +19,8 @@
 #include <thread>
 
 #include "kernel/api/handler.hpp"
+#include "kernel/api/http_client.hpp"
+#include "kernel/api/pki.hpp"
 #include "kernel/api/server.hpp"
 #include "kernel/daemon/daemon.hpp"
 #include "kernel/store/object_store.hpp"
@@ -38,7 +43,7 @@ long rss_bytes() {
 }
 
 struct ApiServer {
-  ApiServer()
+  explicit ApiServer(bool tls = false)
       : dir("skiff-bench-api"),
         ctx("store.sqlite",
             {{"path", (dir.path() / "skiff.db").string()}, {"synchronous", "full"}, {"busy-timeout-ms", "5000"},
@@ -53,7 +58,14 @@ struct ApiServer {
     if (auto st = handler->bootstrap(); !st) throw std::runtime_error(st.message());
     kernel::api::ServerOptions o;
     o.listen = "127.0.0.1:0";
-    o.tls = false;
+    o.tls = tls;
+    if (tls) {
+      auto cert = kernel::api::self_signed_certificate("skiff-bench", {"127.0.0.1"});
+      if (!cert) throw std::runtime_error(cert.status().message());
+      o.cert_pem = cert->cert_pem;
+      o.key_pem = cert->key_pem;
+      cert_pem = cert->cert_pem;
+    }
     o.workers = 64;
     server = std::make_unique<kernel::api::Server>(*handler, metrics, logger, o);
     if (auto st = server->start(); !st) throw std::runtime_error(st.message());
@@ -73,6 +85,7 @@ struct ApiServer {
   std::unique_ptr<kernel::api::ApiHandler> handler;
   std::unique_ptr<kernel::api::Server> server;
   const kernel::ResourceType* pods = nullptr;
+  std::string cert_pem;  // with tls: the self-signed serving certificate (clients trust it as their CA)
 };
 
 // One keep-alive HTTP/1.1 connection.
@@ -255,5 +268,20 @@ void BM_List(benchmark::State& state) {
 BENCHMARK(BM_List)->Arg(0)->Arg(1)->ArgName("table")->Iterations(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
+
+void BM_HttpClientGet(benchmark::State& state) {
+  ApiServer api(/*tls=*/true);
+  kernel::api::HttpClientConfig config;
+  config.server = "https://127.0.0.1:" + std::to_string(api.server->port());
+  config.ca_pem = api.cert_pem;
+  const bool keep_alive = state.range(0) == 1;
+  auto client = std::make_unique<kernel::api::HttpClient>(config, std::chrono::seconds(10));
+  for (auto _ : state) {
+    if (!keep_alive) client = std::make_unique<kernel::api::HttpClient>(config, std::chrono::seconds(10));
+    auto reply = client->request("GET", "/api/v1/namespaces/default");
+    if (reply.status != 200) state.SkipWithError(("GET answered " + std::to_string(reply.status)).c_str());
+  }
+}
+BENCHMARK(BM_HttpClientGet)->Arg(1)->Arg(0)->ArgName("keepalive")->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -1,31 +1,14 @@
 #include "kernel/api/http_client.hpp"
 
-#include <arpa/inet.h>
-#include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
-#include <nng/supplemental/tls/tls.h>
+#include <curl/curl.h>
+#include <mbedtls/x509_crt.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
 
 namespace skiff::kernel::api {
 namespace {
-
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[16];
-  std::string h = host;
-  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
-}
-
-nng_duration to_nng(std::chrono::milliseconds ms) {
-  if (ms.count() <= 0) return NNG_DURATION_INFINITE;
-  return static_cast<nng_duration>(std::min<std::int64_t>(ms.count(), 0x7fffffff));
-}
-
-bool retryable(int rv) { return rv == NNG_ECLOSED || rv == NNG_ECONNSHUT || rv == NNG_ECONNRESET; }
 
 [[noreturn]] void fail_config(const std::string& message) { throw HttpClientError(message, false); }
 
@@ -97,58 +80,82 @@ bool ChunkedDecoder::feed(std::string_view in, const std::function<void(std::str
 }
 
 // ------------------------------------------------------------------------------------------------
+// The client, on libcurl (OpenSSL).
+//
+// Why not NNG's HTTP client, which the server side uses: NNG 1.5.2's TLS layer wedges an operation
+// started after its TCP connection failed (tls_tcp_error() in tls_common.c closes the TCP aios
+// without marking the connection closed), and nng_http_conn_close() then waits for it forever. A
+// kept-alive connection the server closed while idle (a restart) is exactly that, and NNG's API
+// cannot tell it died; CI saw a remote agent and a RemoteClient hang on it. A new connection per
+// request avoids it but costs ~50 ms here (mbedtls' ECDSA/ECDHE). libcurl checks a kept-alive
+// connection before reusing it, retries a request whose reused connection died, and verifies the
+// server's IP address against the certificate's IP SANs as kubectl does.
+
+namespace {
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+}  // namespace
 
 struct HttpClient::Impl {
-  std::string server;
-  std::string prefix;  // a path in the server URL ("https://host/k8s" → "/k8s")
+  using Clock = HttpClient::Clock;
+  std::string server;  // without a trailing '/'
   std::string token;
   std::string timeout_hint;
   std::string user_agent;
   std::string peer;
+  std::string ca_pem, client_cert_pem, client_key_pem;
+  std::string connect_to;  // "name:port:host:port" when tls_server_name differs from the URL's host
+  std::string url_base;    // server, with tls_server_name as its host when one is given
+  bool https = false;
+  bool insecure = false;
   std::chrono::milliseconds timeout;
-  // cancel() from another thread: every asynchronous operation starts under op_mutex after checking
-  // `cancelled`, so cancel() either sees the operation and aborts it, or the operation never starts.
-  std::mutex op_mutex;
+  CURLM* multi = nullptr;
+  CURL* easy = nullptr;
+  char error[CURL_ERROR_SIZE] = {};
+  // cancel() from another thread: sets `cancelled` and wakes the transfer loop (curl_multi_wakeup is
+  // thread-safe); every later transfer ends at once.
+  std::mutex cancel_mutex;
   bool cancelled = false;
-  nng_url* url = nullptr;
-  nng_http_client* client = nullptr;
-  nng_tls_config* tls = nullptr;
-  nng_http_conn* conn = nullptr;
-  nng_aio* aio = nullptr;
 
   ~Impl() {
-    close();
-    if (aio != nullptr) nng_aio_free(aio);
-    if (client != nullptr) nng_http_client_free(client);
-    if (tls != nullptr) nng_tls_config_free(tls);
-    if (url != nullptr) nng_url_free(url);
+    if (easy != nullptr) curl_easy_cleanup(easy);
+    if (multi != nullptr) curl_multi_cleanup(multi);
   }
 
-  void close() {
-    if (conn != nullptr) nng_http_conn_close(conn);
-    conn = nullptr;
+  bool is_cancelled() {
+    std::lock_guard lock(cancel_mutex);
+    return cancelled;
   }
 
   // A message that says which server, what went wrong, and what to check.
-  [[noreturn]] void fail(int rv, const std::string& what) const {
-    std::string why = nng_strerror(rv);
+  [[noreturn]] void fail(CURLcode code, const std::string& what) const {
+    std::string why = error[0] != '\0' ? std::string(error) : std::string(curl_easy_strerror(code));
     std::string hint;
-    switch (rv) {
-      case NNG_ECONNREFUSED:
+    switch (code) {
+      case CURLE_COULDNT_CONNECT:
         hint = " (is skiffd running, and is this its address?)";
         break;
-      case NNG_ETIMEDOUT:
+      case CURLE_OPERATION_TIMEDOUT:
+        why = "no answer";
         hint = " (no answer within " + std::to_string(timeout.count()) + "ms" +
                (timeout_hint.empty() ? std::string() : "; " + timeout_hint + " sets the limit") + ")";
         break;
-      case NNG_EPEERAUTH:
-      case NNG_ECRYPTO:
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+      case CURLE_SSL_CONNECT_ERROR:
         hint =
             " (the server's certificate was not accepted: is certificate-authority-data this cluster's CA? "
             "--insecure-skip-tls-verify skips the check)";
         break;
-      case NNG_EADDRINVAL:
+      case CURLE_COULDNT_RESOLVE_HOST:
         hint = " (cannot resolve the host)";
+        break;
+      case CURLE_ABORTED_BY_CALLBACK:
+        why = "cancelled";
         break;
       default:
         break;
@@ -156,247 +163,323 @@ struct HttpClient::Impl {
     throw HttpClientError("cannot reach the " + peer + " at " + server + ": " + what + ": " + why + hint, true);
   }
 
-  // Starts one asynchronous operation on `aio` (unless cancelled) and waits for it.
-  template <typename Start>
-  int run(nng_duration wait, Start start) {
-    {
-      std::lock_guard lock(op_mutex);
-      if (cancelled) return NNG_ECANCELED;
-      nng_aio_set_timeout(aio, wait);
-      start();
+  // The options every transfer has (curl_easy_reset() clears them; the connection cache stays).
+  void setup(const std::string& target, curl_slist* headers) {
+    curl_easy_reset(easy);
+    error[0] = '\0';
+    std::string url = url_base + target;
+    curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");  // skiff talks to its own servers directly
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent.c_str());
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    if (timeout.count() > 0) curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+    if (!https) return;
+    if (insecure) {
+      curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else if (!ca_pem.empty()) {
+      curl_blob ca{ca_pem.data(), ca_pem.size(), CURL_BLOB_NOCOPY};
+      curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &ca);
+      curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);  // this CA only, not the system's as well
     }
-    nng_aio_wait(aio);
-    return nng_aio_result(aio);
+    if (!connect_to.empty()) {
+      connect_to_list_.reset(curl_slist_append(nullptr, connect_to.c_str()));
+      curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to_list_.get());
+    }
+    if (!client_cert_pem.empty()) {
+      curl_blob cert{client_cert_pem.data(), client_cert_pem.size(), CURL_BLOB_NOCOPY};
+      curl_blob key{client_key_pem.data(), client_key_pem.size(), CURL_BLOB_NOCOPY};
+      curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &cert);
+      curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+      curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &key);
+      curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
+    }
   }
 
-  int connect(nng_duration wait) {
-    int rv = run(wait, [&] { nng_http_client_connect(client, aio); });
-    if (rv == 0) conn = static_cast<nng_http_conn*>(nng_aio_get_output(aio, 0));
-    return rv;
+  curl_slist* headers(const std::string& accept, const std::string& content_type, bool has_body) const {
+    curl_slist* h = nullptr;
+    h = curl_slist_append(h, ("Accept: " + (accept.empty() ? std::string("*/*") : accept)).c_str());
+    if (!token.empty()) h = curl_slist_append(h, ("Authorization: Bearer " + token).c_str());
+    if (has_body)
+      h = curl_slist_append(h, ("Content-Type: " + (content_type.empty() ? "application/json" : content_type)).c_str());
+    h = curl_slist_append(h, "Expect:");  // no 100-continue round trip before a large body
+    return h;
   }
 
-  nng_http_req* make_request(std::string_view method, const std::string& target, const std::string& body,
-                             const std::string& content_type, const std::string& accept) {
-    nng_http_req* req = nullptr;
-    if (nng_http_req_alloc(&req, url) != 0) fail_config("out of memory");
-    std::string m(method);
-    std::string uri = prefix + target;
-    nng_http_req_set_method(req, m.c_str());
-    nng_http_req_set_uri(req, uri.c_str());
-    nng_http_req_set_header(req, "User-Agent", user_agent.c_str());
-    if (!accept.empty()) nng_http_req_set_header(req, "Accept", accept.c_str());
-    if (!token.empty()) nng_http_req_set_header(req, "Authorization", ("Bearer " + token).c_str());
-    if (!body.empty()) {
-      nng_http_req_set_header(req, "Content-Type", content_type.empty() ? "application/json" : content_type.c_str());
-      nng_http_req_copy_data(req, body.data(), body.size());
+  // Runs the configured transfer until it ends, cancel() is called, or `limit()` (re-evaluated as
+  // the transfer goes: the head and the body may have different limits) passes.
+  enum class End { kDone, kCancelled, kTimedOut };
+  struct Outcome {
+    End end = End::kDone;
+    CURLcode code = CURLE_OK;
+  };
+  Outcome perform(const std::function<std::optional<Clock::time_point>()>& limit) {
+    Outcome out;
+    if (is_cancelled()) return {End::kCancelled, CURLE_ABORTED_BY_CALLBACK};
+    curl_multi_add_handle(multi, easy);
+    while (true) {
+      int running = 0;
+      curl_multi_perform(multi, &running);
+      int queued = 0;
+      bool done = false;
+      while (CURLMsg* m = curl_multi_info_read(multi, &queued)) {
+        if (m->msg == CURLMSG_DONE) {
+          out.code = m->data.result;
+          done = true;
+        }
+      }
+      if (done || running == 0) break;
+      if (is_cancelled()) {
+        out = {End::kCancelled, CURLE_ABORTED_BY_CALLBACK};
+        break;
+      }
+      int wait_ms = 1000;
+      if (auto until = limit()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*until - Clock::now()).count();
+        if (left <= 0) {
+          out = {End::kTimedOut, CURLE_OPERATION_TIMEDOUT};
+          break;
+        }
+        wait_ms = static_cast<int>(std::min<std::int64_t>(left, wait_ms));
+      }
+      curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
     }
-    return req;
+    curl_multi_remove_handle(multi, easy);
+    return out;
   }
+
+  struct SlistFree {
+    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  };
+  std::unique_ptr<curl_slist, SlistFree> connect_to_list_;
 };
 
 HttpClient::HttpClient(const HttpClientConfig& config, std::chrono::milliseconds request_timeout)
     : impl_(std::make_unique<Impl>()), server_(config.server) {
+  global_init();
   Impl& s = *impl_;
   s.server = config.server;
+  while (!s.server.empty() && s.server.back() == '/') s.server.pop_back();
   s.token = config.token;
   s.timeout_hint = config.timeout_hint;
   s.user_agent = config.user_agent;
   s.peer = config.peer;
   s.timeout = request_timeout;
-  int rv = nng_url_parse(&s.url, config.server.c_str());
-  if (rv != 0) fail_config("the server URL \"" + config.server + "\" cannot be parsed: " + nng_strerror(rv));
-  std::string scheme = s.url->u_scheme;
+  s.insecure = config.insecure;
+
+  CURLU* url = curl_url();
+  std::unique_ptr<CURLU, void (*)(CURLU*)> url_guard(url, curl_url_cleanup);
+  if (curl_url_set(url, CURLUPART_URL, s.server.c_str(), 0) != CURLUE_OK)
+    fail_config("the server URL \"" + config.server + "\" cannot be parsed");
+  auto part = [&](CURLUPart which) {
+    char* text = nullptr;
+    std::string value;
+    if (curl_url_get(url, which, &text, 0) == CURLUE_OK && text != nullptr) value = text;
+    curl_free(text);
+    return value;
+  };
+  std::string scheme = part(CURLUPART_SCHEME);
   if (scheme != "http" && scheme != "https")
     fail_config("the server URL \"" + config.server + "\" must start with https:// or http://");
+  s.https = scheme == "https";
   // A bearer token is never sent in clear text; skiffd's plain-HTTP mode (loopback only) checks none.
-  if (scheme == "http") s.token.clear();
-  s.prefix = s.url->u_path != nullptr ? s.url->u_path : "";
-  while (!s.prefix.empty() && s.prefix.back() == '/') s.prefix.pop_back();
-  if ((rv = nng_http_client_alloc(&s.client, s.url)) != 0)
-    fail_config("cannot create an HTTP client for " + config.server + ": " + nng_strerror(rv));
-  if ((rv = nng_aio_alloc(&s.aio, nullptr, nullptr)) != 0) fail_config(std::string("nng: ") + nng_strerror(rv));
+  if (!s.https) s.token.clear();
+  s.url_base = s.server;
 
-  if (scheme == "https") {
-    if ((rv = nng_tls_config_alloc(&s.tls, NNG_TLS_MODE_CLIENT)) != 0)
-      fail_config(std::string("tls: ") + nng_strerror(rv));
-    if (config.insecure) {
-      nng_tls_config_auth_mode(s.tls, NNG_TLS_AUTH_MODE_NONE);
-    } else {
-      nng_tls_config_auth_mode(s.tls, NNG_TLS_AUTH_MODE_REQUIRED);
-      if (!config.ca_pem.empty()) {
-        if ((rv = nng_tls_config_ca_chain(s.tls, config.ca_pem.c_str(), nullptr)) != 0) {
-          fail_config("the certificate authority in " + config.ca_source +
-                        " is not a usable PEM certificate: " + nng_strerror(rv));
-        }
-      } else {
-        const char* system_ca = "/etc/ssl/certs/ca-certificates.crt";
-        if (std::filesystem::exists(system_ca) && (rv = nng_tls_config_ca_file(s.tls, system_ca)) != 0)
-          fail_config(std::string("cannot load the system CA certificates: ") + nng_strerror(rv));
-      }
-      // The name the certificate must carry. mbedtls 2.28 (under NNG here) matches DNS names only, so
-      // for an IP address (skiffd's kubeconfig says https://127.0.0.1:PORT) the chain is verified
-      // against the cluster's own CA and the name is not compared; tls-server-name restores the check.
-      std::string host = s.url->u_hostname != nullptr ? s.url->u_hostname : "";
-      std::string name = !config.tls_server_name.empty() ? config.tls_server_name : (is_ip_literal(host) ? "" : host);
-      if (!name.empty()) nng_tls_config_server_name(s.tls, name.c_str());
+  if (s.https && !config.insecure) {
+    if (!config.ca_pem.empty()) {
+      // Checked here, as a configuration error, rather than as a failed handshake later.
+      mbedtls_x509_crt crt;
+      mbedtls_x509_crt_init(&crt);
+      int rc = mbedtls_x509_crt_parse(&crt, reinterpret_cast<const unsigned char*>(config.ca_pem.c_str()),
+                                      config.ca_pem.size() + 1);
+      mbedtls_x509_crt_free(&crt);
+      if (rc != 0)
+        fail_config("the certificate authority in " + config.ca_source + " is not a usable PEM certificate");
+      s.ca_pem = config.ca_pem;
     }
-    if (!config.client_cert_pem.empty() && (rv = nng_tls_config_own_cert(s.tls, config.client_cert_pem.c_str(),
-                                                                         config.client_key_pem.c_str(), nullptr)) != 0)
-      fail_config("the kubeconfig's client certificate or key is not usable: " + std::string(nng_strerror(rv)));
-    if ((rv = nng_http_client_set_tls(s.client, s.tls)) != 0) fail_config(std::string("tls: ") + nng_strerror(rv));
+    // The name the certificate must carry, when it is not the URL's host: connect to the URL's
+    // host but verify (and send SNI for) this name.
+    if (!config.tls_server_name.empty()) {
+      std::string host = part(CURLUPART_HOST);
+      std::string port = part(CURLUPART_PORT);
+      if (port.empty()) port = "443";
+      s.connect_to = config.tls_server_name + ":" + port + ":" + host + ":" + port;
+      curl_url_set(url, CURLUPART_HOST, config.tls_server_name.c_str(), 0);
+      s.url_base = part(CURLUPART_URL);
+      while (!s.url_base.empty() && s.url_base.back() == '/') s.url_base.pop_back();
+    }
   }
+  if (s.https && !config.client_cert_pem.empty()) {
+    mbedtls_x509_crt crt;
+    mbedtls_x509_crt_init(&crt);
+    int rc = mbedtls_x509_crt_parse(&crt, reinterpret_cast<const unsigned char*>(config.client_cert_pem.c_str()),
+                                    config.client_cert_pem.size() + 1);
+    mbedtls_x509_crt_free(&crt);
+    if (rc != 0) fail_config("the kubeconfig's client certificate or key is not usable: the certificate is not PEM");
+    s.client_cert_pem = config.client_cert_pem;
+    s.client_key_pem = config.client_key_pem;
+  }
+  s.multi = curl_multi_init();
+  s.easy = curl_easy_init();
+  if (s.multi == nullptr || s.easy == nullptr) fail_config("cannot create an HTTP client for " + config.server);
+  // One connection kept alive per client.
+  curl_multi_setopt(s.multi, CURLMOPT_MAXCONNECTS, 1L);
 }
 
 HttpClient::~HttpClient() = default;
 
 void HttpClient::cancel() {
-  std::lock_guard lock(impl_->op_mutex);
+  std::lock_guard lock(impl_->cancel_mutex);
   impl_->cancelled = true;
-  nng_aio_cancel(impl_->aio);
+  curl_multi_wakeup(impl_->multi);
 }
+
+namespace {
+
+// The head as libcurl hands it over, line by line: the status, Content-Type, and its end.
+struct Head {
+  int status = 0;
+  std::string content_type;
+  bool complete = false;
+  std::function<void(int)> on_complete;
+
+  static std::size_t line(char* data, std::size_t size, std::size_t count, void* self) {
+    auto* h = static_cast<Head*>(self);
+    std::string_view text(data, size * count);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    if (text.starts_with("HTTP/")) {
+      // A new head (after a 100 Continue, or a retried request): start over.
+      auto sp = text.find(' ');
+      h->status = sp == std::string_view::npos ? 0 : std::atoi(std::string(text.substr(sp + 1, 3)).c_str());
+      h->content_type.clear();
+    } else if (text.empty()) {
+      if (h->status >= 200 && !h->complete) {
+        h->complete = true;
+        if (h->on_complete) h->on_complete(h->status);
+      }
+    } else if (auto colon = text.find(':'); colon != std::string_view::npos) {
+      std::string name(text.substr(0, colon));
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (name == "content-type") {
+        std::string_view value = text.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        h->content_type = std::string(value);
+      }
+    }
+    return size * count;
+  }
+};
+
+std::size_t append_body(char* data, std::size_t size, std::size_t count, void* body) {
+  static_cast<std::string*>(body)->append(data, size * count);
+  return size * count;
+}
+
+}  // namespace
 
 HttpReply HttpClient::request(std::string_view method, const std::string& target, const std::string& body,
                               const std::string& content_type, const std::string& accept) {
   Impl& s = *impl_;
-  // A kept-alive connection may have been closed by the server meanwhile: retry once on a new one,
-  // except for POST, which is not idempotent.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    bool reused = s.conn != nullptr;
-    if (!reused) {
-      if (int rv = s.connect(to_nng(s.timeout)); rv != 0) s.fail(rv, "connect");
-    }
-    nng_http_req* req = s.make_request(method, target, body, content_type, accept);
-    nng_http_res* res = nullptr;
-    nng_http_res_alloc(&res);
-    int rv = s.run(to_nng(s.timeout), [&] { nng_http_conn_transact(s.conn, req, res, s.aio); });
-    if (rv != 0) {
-      nng_http_req_free(req);
-      nng_http_res_free(res);
-      s.close();
-      if (reused && retryable(rv) && method != "POST") continue;
-      s.fail(rv, std::string(method) + " " + target);
-    }
-    HttpReply reply;
-    reply.status = nng_http_res_get_status(res);
-    if (const char* ct = nng_http_res_get_header(res, "Content-Type")) reply.content_type = ct;
-    void* data = nullptr;
-    std::size_t size = 0;
-    nng_http_res_get_data(res, &data, &size);
-    if (size > 0) reply.body.assign(static_cast<const char*>(data), size);
-    const char* connection = nng_http_res_get_header(res, "Connection");
-    if (connection != nullptr && std::string_view(connection).find("close") != std::string_view::npos) s.close();
-    nng_http_req_free(req);
-    nng_http_res_free(res);
-    return reply;
+  std::unique_ptr<curl_slist, Impl::SlistFree> headers(s.headers(accept, content_type, !body.empty()));
+  s.setup(target, headers.get());
+  std::string m(method);
+  if (m == "GET") {
+    curl_easy_setopt(s.easy, CURLOPT_HTTPGET, 1L);
+  } else if (m == "HEAD") {
+    curl_easy_setopt(s.easy, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(s.easy, CURLOPT_CUSTOMREQUEST, m.c_str());
   }
-  s.fail(NNG_ECLOSED, std::string(method) + " " + target);
+  if (!body.empty() || m == "POST" || m == "PUT" || m == "PATCH") {
+    curl_easy_setopt(s.easy, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(s.easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  HttpReply reply;
+  Head head;
+  curl_easy_setopt(s.easy, CURLOPT_HEADERFUNCTION, &Head::line);
+  curl_easy_setopt(s.easy, CURLOPT_HEADERDATA, &head);
+  curl_easy_setopt(s.easy, CURLOPT_WRITEFUNCTION, &append_body);
+  curl_easy_setopt(s.easy, CURLOPT_WRITEDATA, &reply.body);
+  std::optional<Clock::time_point> until;
+  if (s.timeout.count() > 0) until = Clock::now() + s.timeout;
+  auto outcome = s.perform([&] { return until; });
+  if (outcome.end != Impl::End::kDone || outcome.code != CURLE_OK) s.fail(outcome.code, m + " " + target);
+  reply.status = head.status;
+  reply.content_type = head.content_type;
+  return reply;
 }
 
 HttpReply HttpClient::stream(const std::string& target, const std::string& accept,
                              const std::function<bool(std::string_view)>& on_data,
                              std::optional<Clock::time_point> deadline, const std::function<void(int status)>& on_head) {
   Impl& s = *impl_;
-  auto remaining = [&]() -> nng_duration {
-    if (!deadline) return NNG_DURATION_INFINITE;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
-    return static_cast<nng_duration>(std::max<std::int64_t>(1, left.count()));
-  };
-  auto head_wait = [&]() -> nng_duration {
-    nng_duration r = remaining();
-    nng_duration t = to_nng(s.timeout);
-    if (r == NNG_DURATION_INFINITE) return t;
-    return t == NNG_DURATION_INFINITE ? r : std::min(r, t);
-  };
+  std::unique_ptr<curl_slist, Impl::SlistFree> headers(s.headers(accept, {}, false));
+  s.setup(target, headers.get());
+  curl_easy_setopt(s.easy, CURLOPT_HTTPGET, 1L);
 
   HttpReply reply;
-  nng_http_req* req = nullptr;
-  nng_http_res* res = nullptr;
-  // The connection is dropped at the end whatever happens: a stream may stop mid-body.
-  struct Cleanup {
-    Impl& s;
-    nng_http_req*& req;
-    nng_http_res*& res;
-    ~Cleanup() {
-      if (req != nullptr) nng_http_req_free(req);
-      if (res != nullptr) nng_http_res_free(res);
-      s.close();
+  // Until the head arrives: the request timeout (or the deadline, if sooner). Then the deadline for
+  // a streamed body, or again the request timeout for an error answer, which is read whole.
+  auto with_timeout = [&](Clock::time_point from) -> std::optional<Clock::time_point> {
+    std::optional<Clock::time_point> t;
+    if (s.timeout.count() > 0) t = from + s.timeout;
+    if (deadline && (!t || *deadline < *t)) t = deadline;
+    return t;
+  };
+  std::optional<Clock::time_point> limit = with_timeout(Clock::now());
+  Head head;
+  head.on_complete = [&](int status) {
+    if (status >= 400) {
+      limit = with_timeout(Clock::now());
+    } else {
+      limit = deadline;
     }
-  } cleanup{s, req, res};
-
-  int rv = 0;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    bool reused = s.conn != nullptr;
-    if (!reused && (rv = s.connect(head_wait())) != 0) s.fail(rv, "connect");
-    if (req != nullptr) nng_http_req_free(req);
-    if (res != nullptr) nng_http_res_free(res);
-    req = s.make_request("GET", target, {}, {}, accept);
-    nng_http_res_alloc(&res);
-    if ((rv = s.run(head_wait(), [&] { nng_http_conn_write_req(s.conn, req, s.aio); })) == 0)
-      rv = s.run(head_wait(), [&] { nng_http_conn_read_res(s.conn, res, s.aio); });
-    if (rv == 0) break;
-    s.close();
-    if (!(reused && retryable(rv))) break;
-  }
-  if (rv == NNG_ETIMEDOUT && deadline && Clock::now() >= *deadline) {
-    reply.timed_out = true;
-    return reply;
-  }
-  if (rv == NNG_ECANCELED) {
+    if (on_head) on_head(status);
+  };
+  struct Sink {
+    Head* head;
+    HttpReply* reply;
+    const std::function<bool(std::string_view)>* on_data;
+    bool stopped = false;
+    static std::size_t write(char* data, std::size_t size, std::size_t count, void* self) {
+      auto* k = static_cast<Sink*>(self);
+      std::string_view got(data, size * count);
+      if (k->head->status >= 400) {
+        k->reply->body.append(got);
+      } else if (!got.empty() && !(*k->on_data)(got)) {
+        k->stopped = true;
+        return 0;  // ends the transfer (CURLE_WRITE_ERROR)
+      }
+      return size * count;
+    }
+  } sink{&head, &reply, &on_data};
+  curl_easy_setopt(s.easy, CURLOPT_HEADERFUNCTION, &Head::line);
+  curl_easy_setopt(s.easy, CURLOPT_HEADERDATA, &head);
+  curl_easy_setopt(s.easy, CURLOPT_WRITEFUNCTION, &Sink::write);
+  curl_easy_setopt(s.easy, CURLOPT_WRITEDATA, &sink);
+  auto outcome = s.perform([&] { return limit; });
+  reply.status = head.status;
+  reply.content_type = head.content_type;
+  if (outcome.end == Impl::End::kCancelled) {
     reply.cancelled = true;
     return reply;
   }
-  if (rv != 0) s.fail(rv, "GET " + target);
-
-  reply.status = nng_http_res_get_status(res);
-  if (on_head) on_head(reply.status);
-  if (const char* ct = nng_http_res_get_header(res, "Content-Type")) reply.content_type = ct;
-  const char* te = nng_http_res_get_header(res, "Transfer-Encoding");
-  bool chunked = te != nullptr && std::string_view(te).find("chunked") != std::string_view::npos;
-  std::optional<std::size_t> length;
-  if (const char* cl = nng_http_res_get_header(res, "Content-Length"); cl != nullptr && !chunked)
-    length = static_cast<std::size_t>(std::strtoull(cl, nullptr, 10));
-
-  bool error_answer = reply.status >= 400;
-  bool stop = false;
-  auto deliver = [&](std::string_view data) {
-    if (data.empty() || stop) return;
-    if (error_answer) {
-      reply.body.append(data);
-    } else if (!on_data(data)) {
-      stop = true;
-    }
-  };
-  if (length && *length == 0) return reply;
-
-  ChunkedDecoder decoder;
-  std::string buffer(std::size_t{64} * 1024, '\0');
-  while (!stop) {
-    nng_iov iov{buffer.data(), buffer.size()};
-    nng_aio_set_iov(s.aio, 1, &iov);
-    rv = s.run(error_answer ? head_wait() : remaining(), [&] { nng_http_conn_read(s.conn, s.aio); });
-    if (rv == NNG_ECANCELED) {
-      reply.cancelled = true;
-      break;
-    }
-    if (rv == NNG_ETIMEDOUT) {
+  if (outcome.end == Impl::End::kTimedOut) {
+    // The deadline ending a stream is how a follow ends; the request timeout passing before the
+    // head arrived is a failure (one passing while an error answer is read returns what came).
+    if ((deadline && Clock::now() >= *deadline) || head.complete) {
       reply.timed_out = true;
-      break;
+      return reply;
     }
-    if (rv != 0) break;  // the server closed the connection: the body is over
-    std::string_view got(buffer.data(), nng_aio_count(s.aio));
-    if (chunked) {
-      if (!decoder.feed(got, deliver))
-        fail_config("the " + s.peer + " at " + s.server + " sent a malformed chunked body");
-      if (decoder.done()) break;
-    } else if (length) {
-      std::size_t n = std::min(*length, got.size());
-      deliver(got.substr(0, n));
-      *length -= n;
-      if (*length == 0) break;
-    } else {
-      deliver(got);
-    }
+    s.fail(CURLE_OPERATION_TIMEDOUT, "GET " + target);
   }
+  if (outcome.code != CURLE_OK && !sink.stopped && !head.complete) s.fail(outcome.code, "GET " + target);
+  // After the head, an error is the server closing the connection: the body is over.
   return reply;
 }
 

@@ -1,9 +1,10 @@
 // An HTTP client for skiff's HTTPS endpoints (the API server, a node agent's endpoint), on NNG's
-// HTTP client: one keep-alive connection, TLS with a given CA, a bearer token, per-request timeouts,
-// and streamed bodies (chunked or not) for watches, followed logs and exec output. The `skiff` CLI,
-// the remote node agent (RemoteClient) and the API server's proxy to agents all use it.
+// HTTP client: a connection per request (http_client.cpp says why none is kept alive), TLS with a
+// given CA, a bearer token, per-request timeouts, and streamed bodies (chunked or not) for watches,
+// followed logs and exec output. The `skiff` CLI, the remote node agent (RemoteClient) and the API
+// server's proxy to agents all use it.
 //
-// One HttpClient is one connection: use it from one thread at a time (cancel() excepted).
+// One HttpClient runs one request at a time: use it from one thread at a time (cancel() excepted).
 #pragma once
 
 #include <chrono>

@@ -89,7 +89,7 @@ class RemoteClient final : public plugin::Client {
   const ResourceRegistry& registry_;
   const RemoteClientOptions options_;
   std::mutex pool_mutex_;
-  std::vector<std::unique_ptr<HttpClient>> idle_;  // kept-alive connections not in use
+  std::vector<std::unique_ptr<HttpClient>> idle_;  // clients (TLS set up once) not in use
 };
 
 // The query of a list or watch of `filter` ("?labelSelector=…&fieldSelector=…" without the '?').

@@ -53,6 +53,8 @@ class Retry {
   int attempt_ = 0;
 };
 constexpr std::size_t kRangePage = 5000;
+// Revisions of history start() replays into the watch rings at most (see start()).
+constexpr std::size_t kReplayOnStart = 10000;
 
 // "/core/pods/" or "/apps/deployments/": every key of one resource starts with it.
 std::string prefix_of(const ResourceType& type) {
@@ -698,7 +700,35 @@ std::string ObjectStore::key_of(const ResourceType& type, std::string_view ns, s
 Status ObjectStore::start() {
   auto rev = backend_->current_revision();
   if (!rev) return rev.status().with_context("store");
-  std::int64_t at = *rev;
+  const std::int64_t at = *rev;
+  // The caches are loaded as of a revision somewhat in the past and the backend's history is then
+  // replayed on top, so the watch rings of a restarted server already hold recent events: a client
+  // that watched the previous process resumes from its resourceVersion instead of getting 410 and
+  // listing everything again (a control-plane restart would otherwise make every agent re-list).
+  // The look-back is bounded so a large store still starts quickly.
+  const std::int64_t look_back =
+      static_cast<std::int64_t>(std::min<std::size_t>(impl_->options.watch_window, kReplayOnStart));
+  std::int64_t from = std::max({std::int64_t{0}, at - look_back, backend_->compacted_revision()});
+  Status loaded = load_caches(from);
+  if (!loaded && loaded.code() == Code::kExpired && from != at) {
+    // Compacted under us (another writer, e.g. an etcd shared by several servers): start at `at`.
+    from = at;
+    loaded = load_caches(from);
+  }
+  if (!loaded) return loaded;
+  impl_->applied.store(from);
+  if (auto st = backend_->watch(from, impl_.get()); !st) return st.with_context("store: watch");
+  impl_->watching = true;
+  // In-process backends replay inside watch(); a remote one (etcd) streams it: wait for it so the
+  // first read after start sees the latest state.
+  if (!impl_->wait_applied(at))
+    return plugin::unavailable("store: replaying history from revision " + std::to_string(from) + " to " +
+                               std::to_string(at) + " did not finish in time");
+  return Status::ok();
+}
+
+Status ObjectStore::load_caches(std::int64_t at) {
+  impl_->caches.clear();
   for (const ResourceType* type : registry_.all()) {
     auto cache = std::make_unique<ResourceCache>();
     cache->type = type;
@@ -706,7 +736,8 @@ Status ObjectStore::start() {
     cache->revision = at;
     cache->window_start = at;
     std::string start_after;
-    while (true) {
+    // At revision 0 nothing existed yet (and a range at revision 0 would mean "the latest").
+    while (at > 0) {
       store::RangeRequest req{cache->prefix, start_after, at, kRangePage};
       auto page = backend_->range(req);
       if (!page) return page.status().with_context("store: loading " + type->qualified_name());
@@ -719,9 +750,6 @@ Status ObjectStore::start() {
     }
     impl_->caches.emplace(cache->prefix, std::move(cache));
   }
-  impl_->applied.store(at);
-  if (auto st = backend_->watch(at, impl_.get()); !st) return st.with_context("store: watch");
-  impl_->watching = true;
   return Status::ok();
 }
 

@@ -121,7 +121,9 @@ class ObjectStore {
   ObjectStore(const ObjectStore&) = delete;
   ObjectStore& operator=(const ObjectStore&) = delete;
 
-  // Loads every registered resource from the backend into the caches and starts following it.
+  // Loads every registered resource from the backend into the caches and starts following it. The
+  // last min(watch_window, 10 000) revisions of history are replayed into the watch rings, so a
+  // watch from a resourceVersion the previous process handed out resumes after a restart.
   Status start();
   void stop();
 
@@ -160,6 +162,9 @@ class ObjectStore {
                                  Json known_json);
 
   std::shared_ptr<plugin::store::Backend> backend_;
+  // Fills the caches with every object as of `revision` (start() then replays what came after).
+  Status load_caches(std::int64_t revision);
+
   const ResourceRegistry& registry_;
   std::unique_ptr<Impl> impl_;
 };

@@ -64,7 +64,8 @@ TEST(StatefulSetController, OrderedReadyCreatesOneAtATimeWithStableNamesAndLabel
   // Scale down: the highest ordinal first, one at a time.
   ASSERT_TRUE(edit(cp, kStatefulSets, "db", [](json& o) { o["spec"]["replicas"] = 1; }));
   ASSERT_TRUE(eventually([&] { return live_pods(cp) == std::set<std::string>{"db-0"}; }));
-  ASSERT_TRUE(eventually([&] { return events(cp, "SuccessfulDelete").size() == 2; }));  // each follows its delete
+  ASSERT_TRUE(eventually([&] { return events(cp, "SuccessfulDelete").size() == 2; }))  // each follows its delete
+      << json(events(cp, "SuccessfulDelete")).dump();
   auto deleted = events(cp, "SuccessfulDelete");
   std::vector<std::string> order;
   for (const auto& e : deleted) order.push_back(e["message"]);

@@ -137,6 +137,11 @@ TEST(RemoteClient, AWatchResumesAcrossARestartOfTheServer) {
   ASSERT_TRUE(start);
   auto watch = client.watch(*type, {}, start->resource_version);
   ASSERT_TRUE(watch);
+  // Writes to other resources move the cluster's revision past the watch's: the restarted server
+  // must still serve configmaps from that revision (Kubernetes' etcd keeps the history; so do we).
+  const plugin::ResourceId secrets{"", "v1", "secrets"};
+  ASSERT_TRUE(client.create(secrets, "default",
+                            nlohmann::json{{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "s"}}}}.dump()));
 
   ASSERT_EQ(cluster.daemon().stop(SIGTERM), 0);
   // The same skiffd again: same data dir, same port, same CA.

@@ -1,5 +1,6 @@
 #include "statefulset.hpp"
 
+#include <cstdlib>
 #include <map>
 
 #include "workloads.hpp"
@@ -106,8 +107,17 @@ plugin::Result<ctl::ReconcileResult> StatefulSetController::sync(const std::stri
   };
   auto remove = [&](const Json& pod) -> plugin::Status {
     std::string pod_name = str(pod["metadata"], "name");
-    auto r = host_->client.remove(kPods, ns, pod_name, {.precondition_uid = str(pod["metadata"], "uid")});
-    if (!r) return r.status().code() == plugin::Code::kNotFound ? plugin::Status::ok() : r.status();  // gone already
+    // At the version this sync saw: when the informer lags, the pod may already be terminating
+    // (graceful deletion keeps it listed), and deleting it again would succeed and be recorded twice.
+    // A changed pod brings its own event, and with it the next sync.
+    auto r = host_->client.remove(kPods, ns, pod_name,
+                                  {.precondition_uid = str(pod["metadata"], "uid"),
+                                   .precondition_resource_version =
+                                       std::strtoll(str(pod["metadata"], "resourceVersion").c_str(), nullptr, 10)});
+    if (!r) {
+      auto code = r.status().code();
+      return code == plugin::Code::kNotFound || code == plugin::Code::kConflict ? plugin::Status::ok() : r.status();
+    }
     (void)events_->record(sts, "Normal", "SuccessfulDelete",
                           "delete Pod " + pod_name + " in StatefulSet " + name + " successful");
     return plugin::Status::ok();

@@ -522,11 +522,43 @@ TEST_P(PersistentObjectStoreTest, RestartRecoversEveryObjectAndTheCounter) {
   EXPECT_EQ(store_->get(nodes(), "", "n1").value()->uid, n->uid);
   auto c = must_create(pods(), "default", pod("c"));
   EXPECT_EQ(c->resource_version, rev + 1);
-  // A watch from before the restart is refused: the new process has no events from then.
+  // A watch from a resourceVersion the previous process handed out resumes: the new process
+  // replayed the backend's recent history into its watch rings (as etcd would serve it).
   auto w = store_->watch(pods(), {.resource_version = a->resource_version}).value();
-  auto evs = w->poll(0);
+  auto evs = drain(*w, 3);
+  ASSERT_EQ(evs.size(), 3u);
+  EXPECT_EQ(evs[0].type, WatchEventType::kDeleted);
+  EXPECT_EQ(evs[0].object->name, "a");
+  EXPECT_EQ(evs[1].type, WatchEventType::kAdded);
+  EXPECT_EQ(evs[1].object->name, "b");
+  EXPECT_EQ(evs[2].type, WatchEventType::kAdded);
+  EXPECT_EQ(evs[2].object->name, "c");
+  // A label-selected watch sees the same history through its filter (the replay keeps each
+  // event's previous object): a's deletion matches app=web, b and c do not.
+  auto web = store_->watch(pods(), {.label_selector = "app=web", .resource_version = a->resource_version}).value();
+  evs = drain(*web, 1);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].type, WatchEventType::kDeleted);
+  EXPECT_EQ(evs[0].object->name, "a");
+}
+
+TEST_P(PersistentObjectStoreTest, AfterARestartAWatchOlderThanTheReplayedWindowIsExpired) {
+  close();
+  open(ObjectStoreOptions{.watch_window = 3});
+  auto first = must_create(pods(), "default", pod("p0"));
+  for (int i = 1; i < 8; ++i) must_create(pods(), "default", pod("p" + std::to_string(i)));
+  close();
+  open(ObjectStoreOptions{.watch_window = 3});  // replays the last 3 revisions only
+  auto old = store_->watch(pods(), {.resource_version = first->resource_version}).value();
+  auto evs = drain(*old, 1);
   ASSERT_EQ(evs.size(), 1u);
   EXPECT_EQ(evs[0].error.code(), Code::kExpired);
+  auto recent = store_->watch(pods(), {.resource_version = store_->current_revision() - 2}).value();
+  evs = drain(*recent, 2);
+  ASSERT_EQ(evs.size(), 2u);
+  EXPECT_EQ(evs[0].object->name, "p6");
+  EXPECT_EQ(evs[1].object->name, "p7");
+  EXPECT_EQ(store_->list(pods(), {}).value().items.size(), 8u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ObjectStoreTest,
