@@ -30,6 +30,8 @@ constexpr KernelKey kKernelKeys[] = {
     {"plugin-dir", "Directory searched for libskiff-*.so plugins."},
     {"log-level", "Least severe level logged: debug, info, warn or error."},
     {"store.backend", "Name of the skiff.store.v1 plugin that stores every object."},
+    {"store.compaction-interval-seconds",
+     "Compact the store's history this often, to the revision seen one interval before (0: never)."},
     {"watch.window", "Events kept per resource for watchers that fall behind."},
     {"controllers.enabled",
      "Controller plugins to run: '*' for every loaded one, or a comma list of names; '-name' excludes one from '*'."},
@@ -48,6 +50,7 @@ std::string kernel_default(std::string_view key, const std::filesystem::path& ex
   if (key == "plugin-dir") return default_plugin_dir(exe).string();
   if (key == "log-level") return "info";
   if (key == "store.backend") return "sqlite";
+  if (key == "store.compaction-interval-seconds") return "300";  // kube-apiserver's --etcd-compaction-interval
   if (key == "watch.window") return "65536";
   if (key == "controllers.enabled") return "*";
   return {};
@@ -497,6 +500,14 @@ Result<DaemonConfig> DaemonConfig::parse(const ConfigInputs& inputs, const std::
   if (!is_name_word(backend.value))
     return bad_value("store.backend", backend, "expected the name of a skiff.store.v1 plugin (skiff plugins lists them)");
   config.store_backend = backend.value;
+
+  const ConfigValue& compaction = get("store.compaction-interval-seconds");
+  {
+    std::uint64_t seconds = 0;
+    if (!parse_uint(compaction.value, 7 * 24 * 3600, seconds))
+      return bad_value("store.compaction-interval-seconds", compaction, "expected an integer in [0, 604800] (0: never)");
+    config.compaction_interval = std::chrono::seconds(seconds);
+  }
 
   const ConfigValue& window = get("watch.window");
   {

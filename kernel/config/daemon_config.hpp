@@ -12,6 +12,7 @@
 // other with a message naming the key (and, for the file, the file and line).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -102,6 +103,7 @@ class DaemonConfig {
   plugin::LogLevel log_level = plugin::LogLevel::kInfo;
   std::string store_backend;
   std::size_t watch_window = 0;
+  std::chrono::seconds compaction_interval{0};  // store.compaction-interval-seconds; 0: never
   // controllers.enabled: "*" (all loaded), names, and "-name" to exclude one from "*".
   std::vector<std::string> controllers;
   bool controller_enabled(std::string_view name) const;

@@ -140,6 +140,10 @@ Status Daemon::open_store() {
     store_.reset();
     return started.with_context("object store over store backend '" + name + "'");
   }
+  if (config_.compaction_interval.count() > 0) {
+    compactor_ = std::make_unique<Compactor>(*store_, config_.compaction_interval, logger_, metrics_);
+    compactor_->start();
+  }
   return Status::ok();
 }
 
@@ -202,6 +206,7 @@ void Daemon::stop() noexcept {
     logger_.info("component stopped", {{"component", c.name()}});
   }
   components_.clear();
+  compactor_.reset();
   if (store_) {
     std::int64_t revision = store_->current_revision();
     store_->stop();

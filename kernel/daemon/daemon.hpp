@@ -18,6 +18,7 @@
 #include "kernel/api/node_services.hpp"
 #include "kernel/config/config_section.hpp"
 #include "kernel/config/daemon_config.hpp"
+#include "kernel/store/compactor.hpp"
 #include "kernel/log/logger.hpp"
 #include "kernel/metrics/registry.hpp"
 #include "kernel/plugins/loader.hpp"
@@ -108,6 +109,7 @@ class Daemon {
   std::deque<std::unique_ptr<PluginHost>> hosts_;
   std::shared_ptr<plugin::store::Backend> backend_;
   std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<Compactor> compactor_;  // with store.compaction-interval-seconds > 0
   plugin::Client* api_client_ = nullptr;
   std::shared_ptr<api::NodeDirectory> node_directory_ = std::make_shared<api::NodeDirectory>();
   std::vector<ComponentFactory> factories_;

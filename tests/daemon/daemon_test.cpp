@@ -123,6 +123,10 @@ TEST_F(DaemonTest, BadValueExitsTwoNamingTheKey) {
   auto flag = run("skiffd", {"--watch.window=lots", "--data-dir", data_dir()});
   EXPECT_EQ(flag.code, 2);
   EXPECT_THAT(flag.err, AllOf(HasSubstr("watch.window"), HasSubstr("'lots'")));
+  auto compaction = run("skiffd", {"--store.compaction-interval-seconds=-5", "--data-dir", data_dir()});
+  EXPECT_EQ(compaction.code, 2);
+  EXPECT_THAT(compaction.err,
+              AllOf(HasSubstr("store.compaction-interval-seconds"), HasSubstr("'-5'"), HasSubstr("[0, 604800]")));
 
   std::string file = write_file("bad-listen.ini", "data-dir = " + data_dir() + "\nlisten = nowhere\n");
   auto in_file = run("skiffd", {"--config", file});
@@ -235,6 +239,18 @@ TEST_F(DaemonTest, RestartOnTheSameDataDirKeepsTheRevision) {
   ASSERT_TRUE(again.wait_ready()) << again.log();
   EXPECT_EQ(ready_revision(again.log()), first);
   EXPECT_EQ(again.stop(SIGTERM), 0) << again.log();
+}
+
+TEST_F(DaemonTest, CompactsTheStoresHistoryEveryInterval) {
+  require_plugin("sqlite");
+  auto args = base_args();
+  args.insert(args.end(), {"--store.backend=sqlite", "--store.compaction-interval-seconds=1", "--log-level=debug"});
+  Daemon d(args, log_path("skiffd.log"));
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  // The first tick notes the revision the start-up writes reached; the second compacts to it.
+  auto compacted = [&] { return d.log().find("msg=\"store compacted\"") != std::string::npos; };
+  EXPECT_TRUE(skiff::testing::eventually(compacted)) << d.log();
+  EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
 }
 
 TEST_F(DaemonTest, BrokenPluginsAreRefusedAndTheDaemonStillStarts) {

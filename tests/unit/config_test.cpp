@@ -82,6 +82,7 @@ TEST_F(ConfigTest, DefaultsWithNothingSet) {
   EXPECT_EQ(c->log_level, plugin::LogLevel::kInfo);
   EXPECT_EQ(c->store_backend, "sqlite");
   EXPECT_EQ(c->watch_window, 65536u);
+  EXPECT_EQ(c->compaction_interval, std::chrono::seconds(300));
   EXPECT_EQ(c->plugin_dir, "/usr/lib/skiff/plugins");  // no <exe>/../plugins in the temp dir
   EXPECT_FALSE(c->config_file.has_value());
   EXPECT_TRUE(c->controller_enabled("gc"));

@@ -6,6 +6,8 @@
 #include <set>
 #include <thread>
 
+#include "kernel/log/logger.hpp"
+#include "kernel/store/compactor.hpp"
 #include "kernel/store/object_store.hpp"
 #include "memory_store.hpp"
 #include "sqlite_store.hpp"
@@ -559,6 +561,34 @@ TEST_P(PersistentObjectStoreTest, AfterARestartAWatchOlderThanTheReplayedWindowI
   EXPECT_EQ(evs[0].object->name, "p6");
   EXPECT_EQ(evs[1].object->name, "p7");
   EXPECT_EQ(store_->list(pods(), {}).value().items.size(), 8u);
+}
+
+// The kernel's periodic compaction (kube-apiserver's --etcd-compaction-interval): each tick compacts
+// to what the previous tick saw, so one interval of history always stays. Ticks are called directly.
+TEST_P(PersistentObjectStoreTest, CompactionKeepsOneIntervalOfHistory) {
+  StructuredLogger logger("test", 2, plugin::LogLevel::kError);
+  MetricsRegistry metrics;
+  Compactor compactor(*store_, std::chrono::hours(1), logger, metrics);
+  auto a = must_create(pods(), "default", pod("a"));
+  EXPECT_EQ(compactor.tick(), 0);  // the first tick only notes the revision
+  auto b = must_create(pods(), "default", pod("b"));
+  EXPECT_EQ(compactor.tick(), a->resource_version);  // what the first tick saw
+  EXPECT_EQ(compactor.tick(), b->resource_version);
+  EXPECT_EQ(compactor.tick(), 0);  // nothing written since: nothing to do
+  must_create(pods(), "default", pod("c"));
+  EXPECT_NE(metrics.expose().find("skiff_store_compactions_total 2"), std::string::npos) << metrics.expose();
+
+  // After a restart, history at or below b is gone: a watch from a is expired, one from b resumes.
+  close();
+  open();
+  auto old = store_->watch(pods(), {.resource_version = a->resource_version}).value();
+  auto evs = drain(*old, 1);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].error.code(), Code::kExpired);
+  auto recent = store_->watch(pods(), {.resource_version = b->resource_version}).value();
+  evs = drain(*recent, 1);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].object->name, "c");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ObjectStoreTest,
