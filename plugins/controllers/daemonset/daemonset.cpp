@@ -1,8 +1,9 @@
 #include "daemonset.hpp"
 
 #include <algorithm>
-#include <set>
+#include <cstdlib>
 #include <map>
+#include <set>
 
 #include "skiff/plugin/time.hpp"
 #include "workloads.hpp"
@@ -194,8 +195,17 @@ plugin::Result<ctl::ReconcileResult> DaemonSetController::sync(const std::string
   };
   auto remove = [&](const Json& pod) {
     std::string pod_name = str(pod["metadata"], "name");
-    auto r = host_->client.remove(kPods, ns, pod_name, {.precondition_uid = str(pod["metadata"], "uid")});
-    if (!r) return note(r.status());
+    // At the version this sync saw (as the StatefulSet controller does): a pod already terminating,
+    // which graceful deletion keeps listed while the informer lags, is not deleted and recorded twice.
+    // A pod changed since brings its own event, and with it the next sync.
+    auto r = host_->client.remove(kPods, ns, pod_name,
+                                  {.precondition_uid = str(pod["metadata"], "uid"),
+                                   .precondition_resource_version =
+                                       std::strtoll(str(pod["metadata"], "resourceVersion").c_str(), nullptr, 10)});
+    if (!r) {
+      if (r.status().code() != plugin::Code::kConflict) note(r.status());
+      return;
+    }
     (void)events_->record(ds, "Normal", "SuccessfulDelete", "Deleted pod: " + pod_name);
   };
 
