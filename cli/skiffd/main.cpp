@@ -56,6 +56,10 @@ int main(int argc, char** argv, char** envp) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A daemon must not die silently because a peer closed a pipe or socket it was writing to (a
+  // subprocess that exited early, a library writing without MSG_NOSIGNAL): such a write fails with
+  // EPIPE and its caller reports it. The runc and proxy plugins ignored it for themselves already.
+  ::signal(SIGPIPE, SIG_IGN);
 
   try {
     ConfigInputs inputs = ConfigInputs::from_process(argc, argv, envp);

@@ -113,14 +113,19 @@ Result<ObjectPtr> ApiClient::update_status(const plugin::ResourceId& resource, s
   return call("PUT", resource, ns, name, "status", std::string(json));
 }
 
-std::string delete_options_json(const plugin::DeleteOptions& options, std::optional<std::int64_t> grace_period_seconds) {
-  Json opts = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
-  if (grace_period_seconds) opts["gracePeriodSeconds"] = *grace_period_seconds;
-  if (auto policy = policy_name(options.propagation); !policy.empty()) opts["propagationPolicy"] = policy;
-  if (!options.precondition_uid.empty()) opts["preconditions"]["uid"] = options.precondition_uid;
-  if (options.precondition_resource_version > 0)
-    opts["preconditions"]["resourceVersion"] = std::to_string(options.precondition_resource_version);
-  return opts.dump();
+Result<std::string> delete_options_json(const plugin::DeleteOptions& options,
+                                        std::optional<std::int64_t> grace_period_seconds) noexcept {
+  try {
+    Json opts = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+    if (grace_period_seconds) opts["gracePeriodSeconds"] = *grace_period_seconds;
+    if (auto policy = policy_name(options.propagation); !policy.empty()) opts["propagationPolicy"] = policy;
+    if (!options.precondition_uid.empty()) opts["preconditions"]["uid"] = options.precondition_uid;
+    if (options.precondition_resource_version > 0)
+      opts["preconditions"]["resourceVersion"] = std::to_string(options.precondition_resource_version);
+    return opts.dump();
+  } catch (const std::exception& e) {
+    return plugin::internal(e.what());
+  }
 }
 
 Result<ObjectPtr> ApiClient::remove(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
@@ -136,13 +141,9 @@ Result<ObjectPtr> ApiClient::remove_with_grace(const plugin::ResourceId& resourc
 
 Result<ObjectPtr> ApiClient::remove_impl(const plugin::ResourceId& resource, std::string_view ns, std::string_view name,
                                          const plugin::DeleteOptions& options, std::optional<std::int64_t> grace) noexcept {
-  std::string body;
-  try {
-    body = delete_options_json(options, grace);
-  } catch (const std::exception& e) {
-    return plugin::internal(e.what());
-  }
-  return call("DELETE", resource, ns, name, {}, std::move(body));
+  auto body = delete_options_json(options, grace);
+  if (!body) return body.status();
+  return call("DELETE", resource, ns, name, {}, std::move(*body));
 }
 
 Result<std::vector<ObjectPtr>> ApiClient::list(const plugin::ResourceId& resource,

@@ -19,9 +19,9 @@ std::string resource_path(const ResourceType& type, std::string_view ns, std::st
 // A Kubernetes Status body (reason, message) back into a plugin Status.
 plugin::Status status_from_response(int http_status, const std::string& body);
 // The DeleteOptions body of a delete; `grace_period_seconds` (not in the plugin SDK's DeleteOptions
-// yet) when set: 0 deletes a pod at once.
-std::string delete_options_json(const plugin::DeleteOptions& options,
-                                std::optional<std::int64_t> grace_period_seconds = std::nullopt);
+// yet) when set: 0 deletes a pod at once. kInternal only if the JSON library throws (out of memory).
+plugin::Result<std::string> delete_options_json(const plugin::DeleteOptions& options,
+                                                std::optional<std::int64_t> grace_period_seconds = std::nullopt) noexcept;
 // Namespace and name of an object body, for the request path of an update; false without a name.
 bool object_name_of(std::string_view json, std::string& ns, std::string& name);
 

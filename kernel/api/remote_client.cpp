@@ -347,13 +347,9 @@ Result<ObjectPtr> RemoteClient::remove(const plugin::ResourceId& resource, std::
 Result<ObjectPtr> RemoteClient::remove_with_grace(const plugin::ResourceId& resource, std::string_view ns,
                                                   std::string_view name, const plugin::DeleteOptions& options,
                                                   std::optional<std::int64_t> grace) noexcept {
-  std::string body;
-  try {
-    body = delete_options_json(options, grace);
-  } catch (const std::exception& e) {
-    return plugin::internal(e.what());
-  }
-  return call("DELETE", resource, ns, name, {}, std::move(body));
+  auto body = delete_options_json(options, grace);
+  if (!body) return body.status();
+  return call("DELETE", resource, ns, name, {}, std::move(*body));
 }
 
 Result<ObjectPtr> RemoteClient::create_subresource(const plugin::ResourceId& resource, std::string_view ns,

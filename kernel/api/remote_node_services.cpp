@@ -53,48 +53,9 @@ class TextSource final : public StreamSource {
   bool done_ = false;
 };
 
-// A followed log read from the agent on a thread of its own; the server's stream executor polls it.
-class RemoteLogSource final : public StreamSource {
- public:
-  struct Shared {
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::string out;
-    int head = 0;  // the agent's status code once known
-    bool finished = false;
-    std::string error_body;
-    std::function<void()> wake;
-  };
-
-  RemoteLogSource(std::shared_ptr<Shared> shared, std::shared_ptr<HttpClient> http)
-      : shared_(std::move(shared)), http_(std::move(http)) {}
-  ~RemoteLogSource() override { http_->cancel(); }
-  std::string poll() override {
-    std::lock_guard lock(shared_->mutex);
-    return std::exchange(shared_->out, {});
-  }
-  bool done() override {
-    std::lock_guard lock(shared_->mutex);
-    return shared_->finished && shared_->out.empty();
-  }
-  void set_notify(std::function<void()> wake) override {
-    std::lock_guard lock(shared_->mutex);
-    shared_->wake = std::move(wake);
-  }
-  void stop() override {
-    {
-      std::lock_guard lock(shared_->mutex);
-      shared_->wake = nullptr;
-    }
-    http_->cancel();  // the client went away: so does the agent's stream
-  }
-
- private:
-  std::shared_ptr<Shared> shared_;
-  std::shared_ptr<HttpClient> http_;
-};
-
-class ThreadSource final : public StreamSource {
+// A body a thread of its own produces (the agent's answer, relayed) into a shared buffer; the
+// server's stream executor polls it.
+class ThreadSource : public StreamSource {
  public:
   struct Shared {
     std::mutex mutex;
@@ -122,6 +83,27 @@ class ThreadSource final : public StreamSource {
 
  private:
   std::shared_ptr<Shared> shared_;
+};
+
+// A followed log: as ThreadSource, and the agent's stream ends with the client's connection.
+class RemoteLogSource final : public ThreadSource {
+ public:
+  struct Shared : ThreadSource::Shared {
+    std::condition_variable cv;
+    int head = 0;  // the agent's status code once known
+    std::string error_body;
+  };
+
+  RemoteLogSource(std::shared_ptr<Shared> shared, std::shared_ptr<HttpClient> http)
+      : ThreadSource(shared), http_(std::move(http)) {}
+  ~RemoteLogSource() override { http_->cancel(); }
+  void stop() override {
+    ThreadSource::stop();
+    http_->cancel();  // the client went away: so does the agent's stream
+  }
+
+ private:
+  std::shared_ptr<HttpClient> http_;
 };
 
 plugin::Status agent_error(const HttpClientConfig& config, int status, const std::string& body) {

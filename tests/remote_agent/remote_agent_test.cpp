@@ -37,9 +37,12 @@ class RemoteAgent {
     process_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{}, log_);
   }
   std::string data_dir() const { return (dir_.path() / "data").string(); }
+  // The agent's log, and how it ended if it is no longer running.
   std::string log() const {
     std::ifstream in(log_);
-    return {std::istreambuf_iterator<char>(in), {}};
+    std::string text(std::istreambuf_iterator<char>(in), {});
+    if (std::string how = process_->exit_description(); !how.empty()) text += "[skiffd agent " + how + "]\n";
+    return text;
   }
   bool ready() {
     return eventually([&] { return log().find("msg=ready") != std::string::npos || !process_->running(); },

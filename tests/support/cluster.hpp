@@ -42,9 +42,12 @@ class Cluster {
   std::string work_dir() const { return dir_.str(); }
   std::string kubeconfig() const { return data_dir() + "/kubeconfig"; }
   int port() const { return port_; }
+  // skiffd's log, and how it ended if it is no longer running.
   std::string log() const {
     std::ifstream in(log_);
-    return {std::istreambuf_iterator<char>(in), {}};
+    std::string text(std::istreambuf_iterator<char>(in), {});
+    if (std::string how = daemon_->exit_description(); !how.empty()) text += "[skiffd " + how + "]\n";
+    return text;
   }
   bool log_contains(const std::string& s) const { return log().find(s) != std::string::npos; }
 

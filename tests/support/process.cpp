@@ -150,6 +150,15 @@ int ChildProcess::stop(int sig, std::chrono::milliseconds timeout) {
   return -1;
 }
 
+std::string ChildProcess::exit_description() {
+  if (running()) return "";
+  if (WIFEXITED(status_)) return "exited with code " + std::to_string(WEXITSTATUS(status_));
+  if (WIFSIGNALED(status_))
+    return "killed by signal " + std::to_string(WTERMSIG(status_)) + " (" + strsignal(WTERMSIG(status_)) + ")" +
+           (WCOREDUMP(status_) ? ", core dumped" : "");
+  return "ended";
+}
+
 ChildProcess::~ChildProcess() {
   if (pid_ <= 0 || reaped_) return;
   if (stop(SIGTERM, std::chrono::seconds(5)) == -1) stop(SIGKILL, std::chrono::seconds(5));

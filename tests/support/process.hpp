@@ -37,6 +37,9 @@ class ChildProcess {
   bool running();
   // Sends `sig` and waits for the exit; returns the exit code (128+signal when killed), or -1 on timeout.
   int stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // How the child ended ("exited with code 1", "killed by signal 11 (Segmentation fault)"), or ""
+  // while it runs: for failure messages, so a child that died is told from one that hung.
+  std::string exit_description();
 
  private:
   int pid_ = -1;
