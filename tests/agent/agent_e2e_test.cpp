@@ -98,20 +98,15 @@ TEST(AgentE2E, KubectlLogsReadsTheContainerLogThroughTheAgent) {
       << previous.err;
 
   // -f streams what comes next and ends (exit 0) once the container stops: here, when the pod goes.
-  std::string followed = cluster.work_dir() + "/follow.out";
-  ChildProcess follow({"kubectl", "--kubeconfig", cluster.kubeconfig(), "logs", "-f", "web"}, {{"HOME", cluster.work_dir()}},
-                      followed);
-  auto contents = [&] {
-    std::ifstream in(followed);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
+  KubectlStream follow(cluster, {"logs", "-f", "web"}, "follow");
+  auto contents = [&] { return follow.contents(); };
   ASSERT_TRUE(eventually([&] { return contents().find("three\n") != std::string::npos; })) << contents();
   append("2026-11-23T10:00:03Z stdout F four\n");
   ASSERT_TRUE(eventually([&] { return contents().find("three\nfour\n") != std::string::npos; })) << contents();
   auto deleted = cluster.kubectl({"delete", "pod", "web", "--wait=true", "--timeout=30s"});
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
-  EXPECT_TRUE(eventually([&] { return !follow.running(); }, std::chrono::seconds(15))) << contents();
-  EXPECT_EQ(follow.stop(SIGTERM), 0) << contents();
+  EXPECT_TRUE(eventually([&] { return !follow.process().running(); }, std::chrono::seconds(15))) << contents();
+  EXPECT_EQ(follow.process().stop(SIGTERM), 0) << contents();
 }
 
 // kubectl exec over the WebSocket (v5.channel.k8s.io) through the API to the agent. The simulated

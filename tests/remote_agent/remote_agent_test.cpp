@@ -123,17 +123,12 @@ TEST(RemoteAgent, JoinsRunsAPodServesLogsAndExecThroughTheApiAndGoesNotReadyWhen
   EXPECT_EQ(tail.out, "2026-11-23T10:00:01Z two\n") << tail.err;
 
   // -f streams through the API server's proxy as the agent's file grows.
-  std::string followed = cluster.work_dir() + "/follow.out";
-  ChildProcess follow({"kubectl", "--kubeconfig", cluster.kubeconfig(), "logs", "-f", "web"}, {{"HOME", cluster.work_dir()}},
-                      followed);
-  auto contents = [&] {
-    std::ifstream in(followed);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
+  KubectlStream follow(cluster, {"logs", "-f", "web"}, "follow");
+  auto contents = [&] { return follow.contents(); };
   ASSERT_TRUE(eventually([&] { return contents().find("two\n") != std::string::npos; })) << contents();
   append("2026-11-23T10:00:02Z stdout F three\n");
   EXPECT_TRUE(eventually([&] { return contents().find("two\nthree\n") != std::string::npos; })) << contents();
-  follow.stop(SIGTERM);
+  follow.process().stop(SIGTERM);
 
   // Exec: the exit code comes back through the agent's endpoint and the API's WebSocket.
   auto ok = cluster.kubectl({"exec", "web", "--", "true"});

@@ -100,4 +100,26 @@ class Cluster {
   bool ready_ = false;
 };
 
+// A long-running kubectl (`logs -f`, `get -w`) against `cluster`, its output collected in a file of
+// the cluster's work dir.
+class KubectlStream {
+ public:
+  KubectlStream(const Cluster& cluster, const std::vector<std::string>& args, const std::string& name)
+      : out_(cluster.work_dir() + "/" + name + ".out") {
+    std::vector<std::string> argv = {"kubectl", "--kubeconfig", cluster.kubeconfig()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    process_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{{"HOME", cluster.work_dir()}},
+                                              out_);
+  }
+  std::string contents() const {
+    std::ifstream in(out_);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+  ChildProcess& process() { return *process_; }
+
+ private:
+  std::string out_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
 }  // namespace skiff::testing
