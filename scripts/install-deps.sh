@@ -8,7 +8,7 @@ packages=(
   libboost-dev libboost-program-options-dev
   libsqlite3-dev sqlite3
   nlohmann-json3-dev libyaml-cpp-dev libcereal-dev
-  libnng-dev libmbedtls-dev libcurl4-openssl-dev
+  libnng-dev libmbedtls-dev libcurl4-openssl-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # packages (packaging/) and their test (tests/packaging/)
   dpkg-dev fakeroot lintian rpm help2man file python3 systemd

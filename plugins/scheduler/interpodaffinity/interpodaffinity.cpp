@@ -1,6 +1,7 @@
 #include "interpodaffinity.hpp"
 
 #include <algorithm>
+#include <memory_resource>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -10,16 +11,19 @@ namespace {
 
 // Views into the labels of the cache's NodeInfos and the pods' terms, which do not change while one
 // pod is being scheduled (the loop holds the cache); no copies in a pass that visits every pod.
-using ValueSet = std::unordered_set<std::string_view>;
+// The sets live in the state's arena: with anti-affinity on every pod, one pass inserts a value per
+// node, and a heap allocation (and later a free) per insert was most of the pass's time.
+using ValueSet = std::pmr::unordered_set<std::string_view>;
 
 // What one pod's required terms meet in the cluster, computed once per pod.
 struct FilterState final : sp::PodState {
+  std::pmr::monotonic_buffer_resource arena;  // first: outlives the containers below
   // Existing pods whose required anti-affinity selects the incoming pod: topology key → values.
-  std::unordered_map<std::string_view, ValueSet> existing_anti;
+  std::pmr::unordered_map<std::string_view, ValueSet> existing_anti{&arena};
   // Per required affinity term of the incoming pod: topology values holding a matching pod.
-  std::vector<ValueSet> affinity;
+  std::pmr::vector<ValueSet> affinity{&arena};
   // Per required anti-affinity term of the incoming pod: the same.
-  std::vector<ValueSet> anti;
+  std::pmr::vector<ValueSet> anti{&arena};
   bool affinity_matched_somewhere = false;
   bool pod_matches_own_affinity = false;
 };
@@ -35,6 +39,12 @@ class InterPodAffinityFilter final : public sp::FilterPlugin {
     state->anti.resize(pod.required_anti_affinity.size());
     const bool own_terms = !pod.required_affinity.empty() || !pod.required_anti_affinity.empty();
     bool any = own_terms;
+    const std::size_t nodes = snapshot.nodes().size();
+    for (auto& values : state->affinity) values.reserve(nodes);
+    for (auto& values : state->anti) values.reserve(nodes);
+    // The set of the topology key met last: existing pods' terms nearly always share one key.
+    std::string_view last_key;
+    ValueSet* last_set = nullptr;
     for (const sp::NodeInfo* node : snapshot.nodes()) {
       if (node->pods.empty()) continue;
       if (node->pods_with_required_anti_affinity > 0)
@@ -42,21 +52,31 @@ class InterPodAffinityFilter final : public sp::FilterPlugin {
           for (const auto& term : existing->required_anti_affinity)
             if (const std::string* v = node->label(term.topology_key))
               if (sp::affinity_term_matches(term, existing->ns, pod)) {
-                state->existing_anti[term.topology_key].insert(*v);
+                if (last_set == nullptr || last_key != term.topology_key) {
+                  auto [it, added] = state->existing_anti.try_emplace(term.topology_key);
+                  if (added) it->second.reserve(nodes);
+                  last_key = term.topology_key;
+                  last_set = &it->second;
+                }
+                last_set->insert(*v);
                 any = true;
               }
       if (!own_terms) continue;
-      for (const auto& existing : node->pods) {
-        for (std::size_t i = 0; i < pod.required_affinity.size(); ++i)
-          if (sp::affinity_term_matches(pod.required_affinity[i], pod.ns, *existing))
-            if (const std::string* v = node->label(pod.required_affinity[i].topology_key)) {
-              state->affinity[i].insert(*v);
-              state->affinity_matched_somewhere = true;
-            }
-        for (std::size_t i = 0; i < pod.required_anti_affinity.size(); ++i)
-          if (sp::affinity_term_matches(pod.required_anti_affinity[i], pod.ns, *existing))
-            if (const std::string* v = node->label(pod.required_anti_affinity[i].topology_key)) state->anti[i].insert(*v);
-      }
+      // One matching pod puts the node's topology value in a term's set; the node's other pods need
+      // not be looked at for that term (a zone-wide term meets its value again on many nodes).
+      auto collect = [&](const sp::PodAffinityTerm& term, ValueSet& values) {
+        const std::string* v = node->label(term.topology_key);
+        if (!v || values.count(*v)) return false;
+        for (const auto& existing : node->pods)
+          if (sp::affinity_term_matches(term, pod.ns, *existing)) {
+            values.insert(*v);
+            return true;
+          }
+        return false;
+      };
+      for (std::size_t i = 0; i < pod.required_affinity.size(); ++i)
+        if (collect(pod.required_affinity[i], state->affinity[i])) state->affinity_matched_somewhere = true;
+      for (std::size_t i = 0; i < pod.required_anti_affinity.size(); ++i) collect(pod.required_anti_affinity[i], state->anti[i]);
     }
     // The first pod of a group that must be together may go anywhere its terms select itself.
     state->pod_matches_own_affinity = std::all_of(pod.required_affinity.begin(), pod.required_affinity.end(),
