@@ -838,8 +838,22 @@ void record_update_impl(Json& object, const Json* old, std::string_view manager,
            : (old != nullptr ? parse_entries(*old).value_or(std::vector<Entry>{}) : std::vector<Entry>{});
 
   Json before = without_managed_fields(old != nullptr ? *old : Json::object());
-  Json after = without_managed_fields(object);
-  Comparison cmp = compare_objects(before, after, root);
+  // The object is compared without its managedFields, which are moved aside (and back, should the
+  // comparison throw) rather than copying the whole object.
+  struct SetAside {
+    Json* meta = nullptr;
+    Json entries;
+    ~SetAside() {
+      if (meta != nullptr) (*meta)["managedFields"] = std::move(entries);
+    }
+  } aside;
+  if (auto md = object.find("metadata"); md != object.end() && md->is_object())
+    if (auto mf = md->find("managedFields"); mf != md->end()) {
+      aside.entries = std::move(*mf);
+      md->erase(mf);
+      aside.meta = &*md;
+    }
+  Comparison cmp = compare_objects(before, object, root);
   drop_ignored(cmp, options);
   FieldSet changed = cmp.modified;
   changed.merge(cmp.added);
@@ -868,6 +882,7 @@ void record_update_impl(Json& object, const Json* old, std::string_view manager,
   if (!changed.empty()) self.time = format_rfc3339(now_ms);
   entries.push_back(std::move(self));
   write_entries(object, std::move(entries));
+  aside.meta = nullptr;  // replaced by what write_entries wrote
 }
 
 }  // namespace

@@ -262,11 +262,12 @@ std::string normalize_image(std::string_view image) {
 }
 
 std::string pod_fingerprint(const Json& pod) {
-  std::string out;
-  if (const Json* spec = member(pod, "spec")) out = spec->dump();
+  // Hashed in place: serializing the spec cost as much as parsing the pod.
+  std::size_t h = 0;
+  if (const Json* spec = member(pod, "spec")) h = std::hash<Json>{}(*spec);
   if (const Json* meta = member(pod, "metadata"))
-    if (const Json* labels = member(*meta, "labels")) out += labels->dump();
-  return out;
+    if (const Json* labels = member(*meta, "labels")) h = h * 31 + std::hash<Json>{}(*labels);
+  return std::to_string(h);
 }
 
 plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const PriorityResolver* priorities,
@@ -280,7 +281,9 @@ plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const Priori
   pod.uid = object.uid;
   pod.labels = object.labels;
   std::sort(pod.labels.begin(), pod.labels.end());
-  Json spec = j.value("spec", Json::object());
+  static const Json kNoSpec = Json::object();
+  const Json* spec_member = member(j, "spec");
+  const Json& spec = spec_member != nullptr && spec_member->is_object() ? *spec_member : kNoSpec;
   auto ctx = [&](const plugin::Status& s) { return s.with_context("pod " + object.key()); };
   pod.node_name = str(spec, "nodeName");
   pod.scheduler_name = str(spec, "schedulerName", "default-scheduler");

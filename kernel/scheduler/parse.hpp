@@ -35,7 +35,8 @@ plugin::Result<sp::NodeInfo> parse_node(const plugin::Object& object);
 // "nginx" → "docker.io/library/nginx:latest", as the image locality score compares them.
 std::string normalize_image(std::string_view image);
 
-// spec and labels of a pod, to tell a real change of a pending pod from a status write.
+// A hash of a pod's spec and labels, to tell a real change of a pending pod from a status write
+// (a collision only delays a retry until the next event or the periodic one).
 std::string pod_fingerprint(const nlohmann::json& pod);
 
 }  // namespace skiff::kernel::scheduler

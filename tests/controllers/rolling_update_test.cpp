@@ -28,6 +28,19 @@ Counts count(ControlPlane& cp, const std::string& new_image) {
   return c;
 }
 
+// The ReplicaSets' replicas and the live pods of each, for a failure message.
+std::string describe(ControlPlane& cp) {
+  std::string out;
+  for (const auto& rs : cp.list(kReplicaSets, "default"))
+    out += "rs " + rs["metadata"]["name"].get<std::string>() + " spec.replicas=" + rs["spec"].value("replicas", json(0)).dump() +
+           " status.replicas=" + rs.value("status", json::object()).value("replicas", json(0)).dump() + "\n";
+  for (const auto& p : cp.list(kPods, "default"))
+    out += "pod " + p["metadata"]["name"].get<std::string>() + " owner=" +
+           (p["metadata"].contains("ownerReferences") ? p["metadata"]["ownerReferences"][0]["name"].get<std::string>() : "-") +
+           (p["metadata"].contains("deletionTimestamp") ? " terminating" : "") + "\n";
+  return out;
+}
+
 // Marks one not-ready pod Running+Ready (bound to node-1); false when none is waiting.
 bool ready_one(ControlPlane& cp) {
   for (const auto& p : cp.list(kPods, "default")) {
@@ -79,7 +92,7 @@ void rolling_update(const json& max_surge, const json& max_unavailable, std::int
   while (std::chrono::steady_clock::now() < deadline) {
     Counts c = count(cp, "nginx:2");
     min_available = std::min(min_available, c.available);
-    ASSERT_LE(c.pods, replicas + surge) << "maxSurge exceeded at step " << steps;
+    ASSERT_LE(c.pods, replicas + surge) << "maxSurge exceeded at step " << steps << "\n" << describe(cp);
     ASSERT_GE(c.available, replicas - unavailable) << "maxUnavailable exceeded at step " << steps;
     if (c.updated_available == replicas && c.pods == replicas && rollout_complete(cp, "web")) break;
     if (ready_one(cp)) ++steps;

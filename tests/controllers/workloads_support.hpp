@@ -2,7 +2,10 @@
 // kubelet the tests play (bind to a node, phase Running, Ready condition) through the API.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -123,18 +126,24 @@ void run_workload_controllers(ControlPlane& cp);
 // without a kubelet.
 void run_kubelet_deletions(ControlPlane& cp);
 
-// Updates a stored object through the API with `edit` applied; retries on a conflict.
+// Updates a stored object through the API with `edit` applied; retries on a conflict for up to 10 s,
+// a little later each time: a controller writing the object's status in a loop (and a loaded
+// machine) can win twenty back-to-back attempts.
 template <typename F>
 plugin::Status edit(ControlPlane& cp, const plugin::ResourceId& resource, const std::string& name, F&& change) {
-  for (int attempt = 0; attempt < 20; ++attempt) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  plugin::Status last = plugin::Status::ok();
+  for (int attempt = 0; attempt == 0 || std::chrono::steady_clock::now() < deadline; ++attempt) {
     json o = cp.get(resource, "default", name);
     if (o.is_null()) return plugin::not_found(name);
     change(o);
     auto r = cp.client().update(resource, o.dump());
     if (r) return plugin::Status::ok();
     if (r.status().code() != plugin::Code::kConflict) return r.status();
+    last = r.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(attempt + 1, 20)));
   }
-  return plugin::Status(plugin::Code::kConflict, "kept conflicting");
+  return last;
 }
 
 inline json condition(const json& object, const std::string& type) {

@@ -176,6 +176,11 @@ plugin::Result<ctl::ReconcileResult> ReplicaSetController::sync(const std::strin
   // the pods whose recent events named this ReplicaSet (an owned pod relabelled out of the selector).
   auto wanted = selector_string(selector);
   if (!wanted || wanted->empty()) return ctl::ReconcileResult{};  // the API refuses such ReplicaSets
+  // Expectations before the pod list, as Kubernetes orders them: a pod the cache shows the
+  // expectations check is then in the list too. The other order let a pod this controller created
+  // reach the cache between a list that lacked it and the check that then found the expectations met,
+  // and the replica was created twice (a rolling update surged past maxSurge).
+  const bool may_scale = !object->deleting && expectations_satisfied(key, ns);
   auto pods = host_->cache.list(kPods, {ns, *wanted});
   if (!pods) return pods.status();
   std::set<std::string> touched;
@@ -225,7 +230,7 @@ plugin::Result<ctl::ReconcileResult> ReplicaSetController::sync(const std::strin
   for (auto& pod : owned)
     if (pod_is_active(pod)) active.push_back(std::move(pod));
 
-  if (!object->deleting && expectations_satisfied(key, ns)) {
+  if (may_scale) {
     const auto diff = static_cast<std::int64_t>(active.size()) - replicas;
     if (diff < 0) {
       // Slow start: batches of 1, 2, 4, … so that a template the API refuses fails once, not N times.
