@@ -11,6 +11,8 @@
 #   6. the rpm: its file list, its config files, and an install into a second temporary root.
 # Usage: packaging_test.sh BUILD_DIR SOURCE_DIR. Fails (never skips) when a tool is missing.
 set -euo pipefail
+# Under pipefail, `cmd | grep -q` fails when grep exits at its first match and cmd then dies of
+# SIGPIPE writing the rest (it did, once, on a loaded machine): such checks read the output whole.
 
 build=$(realpath "$1")
 src=$(realpath "$2")
@@ -66,7 +68,7 @@ grep -q "skiff (= $version)" <<<"$(dpkg-deb -f "$devdeb" Depends)" || fail "skif
   fail "skiff's synopsis is '$(dpkg-deb -f "$deb" Description | head -1)'"
 [ "$(dpkg-deb -f "$devdeb" Description | head -1)" = "Skiff plugin SDK: headers and CMake package" ] ||
   fail "skiff-dev's synopsis is '$(dpkg-deb -f "$devdeb" Description | head -1)'"
-dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/skiff/skiffd.conf || fail "/etc/skiff/skiffd.conf is not a conffile"
+grep -qx /etc/skiff/skiffd.conf <<<"$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" || fail "/etc/skiff/skiffd.conf is not a conffile"
 
 # ---- 2. lintian ----
 lintian --tag-display-limit 0 "$deb" "$devdeb" >"$work/lintian.log" 2>&1 || true
@@ -83,8 +85,8 @@ start=$(date +%s.%N)
 dpkg --root="$root" --force-depends -i "$deb" "$devdeb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
 end=$(date +%s.%N)
 say "install time (dpkg --root=ROOT --force-depends -i both .deb): $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s"
-dpkg --root="$root" -s skiff | grep -q '^Status: install ok installed' || fail "skiff not installed in $root"
-dpkg --root="$root" -s skiff | grep -q '^ /etc/skiff/skiffd.conf ' || fail "dpkg did not record the conffile"
+grep -q '^Status: install ok installed' <<<"$(dpkg --root="$root" -s skiff)" || fail "skiff not installed in $root"
+grep -q '^ /etc/skiff/skiffd.conf ' <<<"$(dpkg --root="$root" -s skiff)" || fail "dpkg did not record the conffile"
 for f in usr/bin/skiffd usr/bin/skiff etc/skiff/skiffd.conf lib/systemd/system/skiffd.service usr/share/man/man1/skiffd.1.gz \
          usr/lib/skiff/plugins/libskiff-store-sqlite.so usr/lib/skiff/plugins/libskiff-scheduler-nodename.so \
          usr/include/skiff/plugin/abi.hpp usr/include/skiff/plugin/abi_tag.hpp usr/share/cmake/Skiff/SkiffConfig.cmake; do
@@ -196,8 +198,8 @@ for f in /usr/bin/skiffd /usr/bin/skiff /etc/skiff/skiffd.conf /lib/systemd/syst
          /usr/lib/skiff/plugins/libskiff-store-sqlite.so /usr/share/man/man1/skiffd.1.gz; do
   grep -qx "$f" "$work/rpm-files.txt" || fail "$f is not in $(basename "$rpm_file")"
 done
-rpm -qcp "$rpm_file" | grep -qx /etc/skiff/skiffd.conf || fail "/etc/skiff/skiffd.conf is not %config in the rpm"
-rpm -qlp "$devrpm" | grep -qx /usr/share/cmake/Skiff/SkiffConfig.cmake || fail "the devel rpm lacks SkiffConfig.cmake"
+grep -qx /etc/skiff/skiffd.conf <<<"$(rpm -qcp "$rpm_file")" || fail "/etc/skiff/skiffd.conf is not %config in the rpm"
+grep -qx /usr/share/cmake/Skiff/SkiffConfig.cmake <<<"$(rpm -qlp "$devrpm")" || fail "the devel rpm lacks SkiffConfig.cmake"
 rpmroot=$work/rpmroot
 mkdir -p "$rpmroot"
 rpm --root "$rpmroot" --initdb
