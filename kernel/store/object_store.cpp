@@ -942,7 +942,8 @@ Result<ObjectPtr> ObjectStore::update_known(const ResourceType& type, Json objec
       if (expected != old_obj->resource_version) return plugin::conflict(conflict_message(type, name));
     }
     Json old_json = known && old_obj == known && known_json.is_object() ? std::move(known_json) : Json::parse(old_obj->json);
-    Json next = object;
+    // Only an unconditional update goes round again (on a conflict), so only it needs `object` kept.
+    Json next = expected == 0 ? object : std::move(object);
     Json& nm = next["metadata"];
     const Json& om = old_json["metadata"];
 
