@@ -53,12 +53,17 @@ std::size_t nodes_to_find(std::size_t all_nodes, int percentage) {
 // (preemption's "what if these pods were gone").
 class Scheduler::View final : public sp::Snapshot {
  public:
-  explicit View(const std::vector<const sp::NodeInfo*>& nodes) : nodes_(nodes) {}
-  View(const std::vector<const sp::NodeInfo*>& nodes, const sp::NodeInfo* replacement) : copy_(nodes), nodes_(copy_) {
-    for (auto& n : copy_)
-      if (n->name == replacement->name) n = replacement;
+  using List = std::vector<const sp::NodeInfo*>;
+  View(const List& nodes, const List& affinity, const List& anti) : nodes_(nodes), affinity_(affinity), anti_(anti) {}
+  View(const View& base, const sp::NodeInfo* replacement)
+      : copies_{base.nodes_, base.affinity_, base.anti_}, nodes_(copies_[0]), affinity_(copies_[1]), anti_(copies_[2]) {
+    for (List& list : copies_)
+      for (auto& n : list)
+        if (n->name == replacement->name) n = replacement;
   }
   std::span<const sp::NodeInfo* const> nodes() const noexcept override { return nodes_; }
+  std::span<const sp::NodeInfo* const> nodes_with_pod_affinity() const noexcept override { return affinity_; }
+  std::span<const sp::NodeInfo* const> nodes_with_required_anti_affinity() const noexcept override { return anti_; }
   const sp::NodeInfo* node(std::string_view name) const noexcept override {
     for (const sp::NodeInfo* n : nodes_)
       if (n->name == name) return n;
@@ -66,8 +71,10 @@ class Scheduler::View final : public sp::Snapshot {
   }
 
  private:
-  std::vector<const sp::NodeInfo*> copy_;
-  const std::vector<const sp::NodeInfo*>& nodes_;
+  List copies_[3];  // the replacement ctor's own lists
+  const List& nodes_;
+  const List& affinity_;
+  const List& anti_;
 };
 
 Scheduler::Scheduler(SchedulerOptions options, plugin::Client& client, SharedInformerFactory& informers,
@@ -212,6 +219,7 @@ void Scheduler::on_node(const ObjectPtr& object, bool deleted) {
       if (it != node_entries_.end()) {
         // Pods still naming the node keep their entry (they are gone with it, or it comes back).
         it->second->exists = false;
+        track_affinity_locked(*it->second);
         if (it->second->info.pods.empty()) node_entries_.erase(it);
         node_list_dirty_ = true;
       }
@@ -231,8 +239,11 @@ void Scheduler::on_node(const ObjectPtr& object, bool deleted) {
       info.unschedulable = parsed->unschedulable;
       info.images = std::move(parsed->images);
       info.name = object->name;
-      if (!e.exists) node_list_dirty_ = true;
-      e.exists = true;
+      if (!e.exists) {
+        node_list_dirty_ = true;
+        e.exists = true;
+        track_affinity_locked(e);
+      }
     }
   }
   if (!deleted) {
@@ -426,7 +437,23 @@ void Scheduler::add_pod_to_node_locked(sp::PodInfoPtr pod, const std::string& no
     entry->info.name = node;
   }
   pod_node_[pod->key()] = node;
+  const bool affinity = pod->has_pod_affinity() || !pod->required_anti_affinity.empty();
   entry->info.add_pod(std::move(pod));
+  if (affinity) track_affinity_locked(*entry);
+}
+
+void Scheduler::track_affinity_locked(const NodeEntry& entry) {
+  auto keep = [&](std::vector<const sp::NodeInfo*>& list, bool member) {
+    auto it = std::find(list.begin(), list.end(), &entry.info);
+    if (member && it == list.end()) {
+      list.push_back(&entry.info);
+    } else if (!member && it != list.end()) {
+      *it = list.back();
+      list.pop_back();
+    }
+  };
+  keep(affinity_nodes_, entry.exists && entry.info.pods_with_affinity > 0);
+  keep(anti_affinity_nodes_, entry.exists && entry.info.pods_with_required_anti_affinity > 0);
 }
 
 bool Scheduler::remove_pod_from_cache_locked(const std::string& key) {
@@ -435,8 +462,11 @@ bool Scheduler::remove_pod_from_cache_locked(const std::string& key) {
   auto e = node_entries_.find(at->second);
   if (e != node_entries_.end()) {
     std::size_t slash = key.find('/');
-    e->second->info.remove_pod(std::string_view(key).substr(0, slash), std::string_view(key).substr(slash + 1));
-    if (!e->second->exists && e->second->info.pods.empty()) node_entries_.erase(e);
+    sp::NodeInfo& info = e->second->info;
+    const auto before = std::pair(info.pods_with_affinity, info.pods_with_required_anti_affinity);
+    info.remove_pod(std::string_view(key).substr(0, slash), std::string_view(key).substr(slash + 1));
+    if (before != std::pair(info.pods_with_affinity, info.pods_with_required_anti_affinity)) track_affinity_locked(*e->second);
+    if (!e->second->exists && info.pods.empty()) node_entries_.erase(e);
   }
   pod_node_.erase(at);
   assumed_.erase(key);
@@ -597,6 +627,7 @@ std::string Scheduler::find_node_locked(const Profile& profile, const sp::PodInf
 std::optional<Scheduler::Victims> Scheduler::select_victims_locked(const Profile& profile, const sp::PodInfo& pod,
                                                                     const Failure& failure) {
   const auto& nodes = node_list_locked();
+  const View base(nodes, affinity_nodes_, anti_affinity_nodes_);
   std::optional<Victims> best;
   std::tuple<std::int32_t, std::size_t, std::int64_t> best_cost{};
   std::size_t candidates = 0;
@@ -611,7 +642,7 @@ std::optional<Scheduler::Victims> Scheduler::select_victims_locked(const Profile
     if (lower.empty()) continue;
     sp::NodeInfo copy = node;
     for (const auto& p : lower) copy.remove_pod(p->ns, p->name);
-    View overlay(nodes, &copy);
+    View overlay(base, &copy);
     if (!fits_locked(profile, pod, copy, overlay)) continue;
     // Give back as many victims as still let the pod fit, most important first.
     std::sort(lower.begin(), lower.end(), [](const sp::PodInfoPtr& a, const sp::PodInfoPtr& b) {
@@ -620,7 +651,7 @@ std::optional<Scheduler::Victims> Scheduler::select_victims_locked(const Profile
     std::vector<sp::PodInfoPtr> victims;
     for (const auto& p : lower) {
       copy.add_pod(p);
-      View with(nodes, &copy);
+      View with(base, &copy);
       if (!fits_locked(profile, pod, copy, with)) {
         copy.remove_pod(p->ns, p->name);
         victims.push_back(p);
@@ -651,7 +682,7 @@ void Scheduler::schedule_one(const Profile& profile, const sp::PodInfoPtr& pod, 
   std::optional<Victims> victims;
   {
     std::lock_guard lock(cache_mutex_);
-    View snapshot(node_list_locked());
+    View snapshot(node_list_locked(), affinity_nodes_, anti_affinity_nodes_);
     chosen = find_node_locked(profile, *pod, snapshot, failure);
     if (!chosen.empty()) {
       assumed_.insert(pod->key());

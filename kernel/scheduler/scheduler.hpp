@@ -148,6 +148,8 @@ class Scheduler {
   void add_pod_to_node_locked(sp::PodInfoPtr pod, const std::string& node);
   bool remove_pod_from_cache_locked(const std::string& key);
   const std::vector<const sp::NodeInfo*>& node_list_locked();
+  // After a node's pods or existence changed: adds it to or drops it from the affinity lists.
+  void track_affinity_locked(const NodeEntry& entry);
 
   void schedule_loop();
   void bind_loop();
@@ -185,6 +187,9 @@ class Scheduler {
   std::unordered_map<std::string, std::unique_ptr<NodeEntry>> node_entries_;
   std::vector<const sp::NodeInfo*> node_list_;
   bool node_list_dirty_ = true;
+  // Existing nodes with pods_with_affinity > 0, and with pods_with_required_anti_affinity > 0, kept as
+  // counters cross zero (Snapshot::nodes_with_pod_affinity and nodes_with_required_anti_affinity).
+  std::vector<const sp::NodeInfo*> affinity_nodes_, anti_affinity_nodes_;
   std::unordered_map<std::string, std::string> pod_node_;  // pod key → node (bound or assumed)
   std::unordered_set<std::string> assumed_;
   std::unordered_map<std::string, std::string> nominated_;  // preemptor key → node

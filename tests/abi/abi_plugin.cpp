@@ -115,7 +115,8 @@ const plugin::Manifest* manifest() noexcept {
   static const plugin::Manifest m{h, unreadable_exports()};
 #elif defined(SKIFF_ABI_WRONG_TAG)
   plugin::ManifestHeader h = plugin::make_header("abi-wrong-tag", "1.0.0");
-  h.abi_tag = "skiff-plugin-api/1.0;headers=0000000000000000;gcc-12;libstdc++-12-cxx11abi1";
+  h.abi_tag = "skiff-plugin-api/" SKIFF_PLUGIN_STRINGIFY(SKIFF_PLUGIN_API_MAJOR) "." SKIFF_PLUGIN_STRINGIFY(
+      SKIFF_PLUGIN_API_MINOR) ";headers=0000000000000000;gcc-12;libstdc++-12-cxx11abi1";
   static const plugin::Manifest m{h, unreadable_exports()};
 #elif defined(SKIFF_ABI_EMPTY_NAME)
   static const plugin::Manifest m{plugin::make_header("abi-empty-name", "1.0.0"), exports_of(echo_export(""))};

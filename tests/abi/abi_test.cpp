@@ -100,6 +100,8 @@ struct LoadRefusal {
 
 TEST_F(AbiTest, RefusesEveryBrokenModuleWithItsOwnReason) {
   const std::string tag(plugin::kAbiTag);
+  const std::string ours = std::to_string(plugin::kAbiMajor) + "." + std::to_string(plugin::kAbiMinor);
+  const std::string next_minor = std::to_string(plugin::kAbiMajor) + "." + std::to_string(plugin::kAbiMinor + 1);
   const std::vector<LoadRefusal> cases = {
       {"not-elf", Reason::kCannotOpen, {"not a shared library", "invalid ELF header"}},
       {"no-entry", Reason::kMissingEntry, {"missing entry symbol 'skiff_plugin_entry'"}},
@@ -107,15 +109,15 @@ TEST_F(AbiTest, RefusesEveryBrokenModuleWithItsOwnReason) {
       {"bad-magic", Reason::kBadMagic, {"bad manifest magic 0xdeadbeef", "expected 0x4c504b53"}},
       {"abi-major-99",
        Reason::kAbiMajor,
-       {"plugin 'abi-major-99' was built for plugin ABI 99.0, this skiffd speaks 1.0", "major versions must match"}},
+       {"plugin 'abi-major-99' was built for plugin ABI 99.0, this skiffd speaks " + ours, "major versions must match"}},
       {"abi-minor-newer",
        Reason::kAbiMinor,
-       {"plugin 'abi-minor-newer' was built for plugin ABI 1.1, newer than this skiffd's 1.0"}},
+       {"plugin 'abi-minor-newer' was built for plugin ABI " + next_minor + ", newer than this skiffd's " + ours}},
       {"wrong-tag",
        Reason::kAbiTag,
-       {"was built against plugin-api 1.0 headers 0000000000000000, this skiffd has 1.0 headers " SKIFF_PLUGIN_API_HEADERS_HASH,
+       {"was built against plugin-api " + ours + " headers 0000000000000000, this skiffd has " + ours + " headers " SKIFF_PLUGIN_API_HEADERS_HASH,
         "the plugin-api headers differ within one ABI version",
-        "plugin ABI tag 'skiff-plugin-api/1.0;headers=0000000000000000;gcc-12;libstdc++-12-cxx11abi1', this skiffd's '" + tag +
+        "plugin ABI tag 'skiff-plugin-api/" + ours + ";headers=0000000000000000;gcc-12;libstdc++-12-cxx11abi1', this skiffd's '" + tag +
             "'"}},
       {"wrong-toolchain",
        Reason::kAbiTag,
@@ -314,10 +316,9 @@ TEST(AbiLoader, KnownRolesAreConfigurable) {
 }
 
 // The version rule with real modules built against other SDK versions (tests/abi/CMakeLists.txt).
-// Plugin ABI 1.0 is the first release, so no older minor exists to build against yet: the kernel side
-// plays the next minor instead (a HostAbi one minor up, with other headers), and the module is built
-// against this tree's SDK version with another header hash — the same pair of facts as "a plugin
-// built against SDK 1.0 loaded by a 1.1 kernel".
+// The kernel side plays the next minor (a HostAbi one minor up, with other headers), and the module is
+// built against this tree's SDK version with another header hash: the same pair of facts as "a plugin
+// built against SDK 1.1 loaded by a 1.2 kernel", without keeping an old SDK's headers in the tree.
 const std::filesystem::path kVersionsDir = SKIFF_ABI_VERSIONS_DIR;
 
 std::string versions_module(const std::string& sdk) { return (kVersionsDir / ("libskiff-abi-" + sdk + ".so")).string(); }

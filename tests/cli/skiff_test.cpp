@@ -13,6 +13,7 @@
 #include "cli/skiff/client.hpp"
 #include "cli/skiff/kubeconfig.hpp"
 #include "kernel/api/pki.hpp"
+#include "skiff/plugin/abi.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_support.hpp"
@@ -650,8 +651,9 @@ TEST_F(SkiffTest, PluginsFromTheServerAndFromADirectory) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "Plugins loaded by skiffd at https://127.0.0.1:" + std::to_string(cluster_->port()))) << r.out;
   EXPECT_TRUE(matches(r.out, R"(ROLE\s+NAME\s+PLUGIN\s+VERSION\s+ABI\s+SECTION\s+FILE\n)")) << r.out;
-  EXPECT_TRUE(
-      matches(r.out, R"(skiff\.store\.v1\s+sqlite\s+sqlite\s+\S+\s+1\.0\s+store\.sqlite\s+libskiff-store-sqlite\.so)"))
+  const std::string abi = std::to_string(skiff::plugin::kAbiMajor) + "\\." + std::to_string(skiff::plugin::kAbiMinor);
+  EXPECT_TRUE(matches(r.out, R"(skiff\.store\.v1\s+sqlite\s+sqlite\s+\S+\s+)" + abi +
+                                 R"(\s+store\.sqlite\s+libskiff-store-sqlite\.so)"))
       << r.out;
   Json remote = json_of({"plugins"});
   EXPECT_TRUE(remote["roles"]["skiff.store.v1"].is_array()) << remote.dump();

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "skiff/plugin/abi.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_support.hpp"
@@ -295,7 +296,8 @@ TEST_F(KubectlTest, VerboseHealthAndLoadedPlugins) {
   bool sqlite = false;
   for (const auto& p : plugins["plugins"])
     for (const auto& e : p["exports"])
-      if (e["role"] == "skiff.store.v1" && e["name"] == "sqlite") sqlite = p["abi"] == "1.0";
+      if (e["role"] == "skiff.store.v1" && e["name"] == "sqlite")
+        sqlite = p["abi"] == std::to_string(skiff::plugin::kAbiMajor) + "." + std::to_string(skiff::plugin::kAbiMinor);
   EXPECT_TRUE(sqlite) << r.out;
 }
 

@@ -61,10 +61,18 @@ inline sp::LabelSelector selector(plugin::StringPairs match_labels) {
 
 class TestSnapshot final : public sp::Snapshot {
  public:
+  // The affinity lists as the loop keeps them (only the nodes whose counters say so), so plugin tests
+  // see what a plugin that trusts them would miss.
   explicit TestSnapshot(std::vector<sp::NodeInfo>& nodes) {
-    for (auto& n : nodes) ptrs_.push_back(&n);
+    for (auto& n : nodes) {
+      ptrs_.push_back(&n);
+      if (n.pods_with_affinity > 0) affinity_.push_back(&n);
+      if (n.pods_with_required_anti_affinity > 0) anti_.push_back(&n);
+    }
   }
   std::span<const sp::NodeInfo* const> nodes() const noexcept override { return ptrs_; }
+  std::span<const sp::NodeInfo* const> nodes_with_pod_affinity() const noexcept override { return affinity_; }
+  std::span<const sp::NodeInfo* const> nodes_with_required_anti_affinity() const noexcept override { return anti_; }
   const sp::NodeInfo* node(std::string_view name) const noexcept override {
     for (auto* n : ptrs_)
       if (n->name == name) return n;
@@ -72,7 +80,7 @@ class TestSnapshot final : public sp::Snapshot {
   }
 
  private:
-  std::vector<const sp::NodeInfo*> ptrs_;
+  std::vector<const sp::NodeInfo*> ptrs_, affinity_, anti_;
 };
 
 // Runs pre_filter then filter, as the loop does. Returns "" for ok, else the message.

@@ -45,39 +45,43 @@ class InterPodAffinityFilter final : public sp::FilterPlugin {
     // The set of the topology key met last: existing pods' terms nearly always share one key.
     std::string_view last_key;
     ValueSet* last_set = nullptr;
-    for (const sp::NodeInfo* node : snapshot.nodes()) {
-      if (node->pods.empty()) continue;
-      if (node->pods_with_required_anti_affinity > 0)
-        for (const auto& existing : node->pods)
-          for (const auto& term : existing->required_anti_affinity)
-            if (const std::string* v = node->label(term.topology_key))
-              if (sp::affinity_term_matches(term, existing->ns, pod)) {
-                if (last_set == nullptr || last_key != term.topology_key) {
-                  auto [it, added] = state->existing_anti.try_emplace(term.topology_key);
-                  if (added) it->second.reserve(nodes);
-                  last_key = term.topology_key;
-                  last_set = &it->second;
-                }
-                last_set->insert(*v);
-                any = true;
+    // Existing pods whose required anti-affinity rejects this pod: only nodes holding such pods.
+    for (const sp::NodeInfo* node : snapshot.nodes_with_required_anti_affinity()) {
+      if (node->pods_with_required_anti_affinity == 0) continue;
+      for (const auto& existing : node->pods)
+        for (const auto& term : existing->required_anti_affinity)
+          if (const std::string* v = node->label(term.topology_key))
+            if (sp::affinity_term_matches(term, existing->ns, pod)) {
+              if (last_set == nullptr || last_key != term.topology_key) {
+                auto [it, added] = state->existing_anti.try_emplace(term.topology_key);
+                if (added) it->second.reserve(nodes);
+                last_key = term.topology_key;
+                last_set = &it->second;
               }
-      if (!own_terms) continue;
-      // One matching pod puts the node's topology value in a term's set; the node's other pods need
-      // not be looked at for that term (a zone-wide term meets its value again on many nodes).
-      auto collect = [&](const sp::PodAffinityTerm& term, ValueSet& values) {
-        const std::string* v = node->label(term.topology_key);
-        if (!v || values.count(*v)) return false;
-        for (const auto& existing : node->pods)
-          if (sp::affinity_term_matches(term, pod.ns, *existing)) {
-            values.insert(*v);
-            return true;
-          }
-        return false;
-      };
-      for (std::size_t i = 0; i < pod.required_affinity.size(); ++i)
-        if (collect(pod.required_affinity[i], state->affinity[i])) state->affinity_matched_somewhere = true;
-      for (std::size_t i = 0; i < pod.required_anti_affinity.size(); ++i) collect(pod.required_anti_affinity[i], state->anti[i]);
+              last_set->insert(*v);
+              any = true;
+            }
     }
+    // This pod's own terms against every placed pod.
+    if (own_terms)
+      for (const sp::NodeInfo* node : snapshot.nodes()) {
+        if (node->pods.empty()) continue;
+        // One matching pod puts the node's topology value in a term's set; the node's other pods need
+        // not be looked at for that term (a zone-wide term meets its value again on many nodes).
+        auto collect = [&](const sp::PodAffinityTerm& term, ValueSet& values) {
+          const std::string* v = node->label(term.topology_key);
+          if (!v || values.count(*v)) return false;
+          for (const auto& existing : node->pods)
+            if (sp::affinity_term_matches(term, pod.ns, *existing)) {
+              values.insert(*v);
+              return true;
+            }
+          return false;
+        };
+        for (std::size_t i = 0; i < pod.required_affinity.size(); ++i)
+          if (collect(pod.required_affinity[i], state->affinity[i])) state->affinity_matched_somewhere = true;
+        for (std::size_t i = 0; i < pod.required_anti_affinity.size(); ++i) collect(pod.required_anti_affinity[i], state->anti[i]);
+      }
     // The first pod of a group that must be together may go anywhere its terms select itself.
     state->pod_matches_own_affinity = std::all_of(pod.required_affinity.begin(), pod.required_affinity.end(),
                                                   [&](const sp::PodAffinityTerm& t) { return sp::affinity_term_matches(t, pod.ns, pod); });
@@ -127,7 +131,8 @@ class InterPodAffinityScore final : public sp::ScorePlugin {
         any = true;
       }
     };
-    for (const sp::NodeInfo* node : snapshot.nodes()) {
+    // Without preferences of its own, only the terms of placed pods matter: only nodes holding such pods.
+    for (const sp::NodeInfo* node : own ? snapshot.nodes() : snapshot.nodes_with_pod_affinity()) {
       if (node->pods.empty() || (!own && node->pods_with_affinity == 0)) continue;
       for (const auto& existing : node->pods) {
         // The incoming pod's preferences about pods already placed…

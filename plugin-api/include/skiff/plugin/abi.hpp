@@ -50,7 +50,7 @@ inline constexpr std::uint16_t kAbiMinor = SKIFF_PLUGIN_API_MINOR;
 #define SKIFF_PLUGIN_STDLIB "unknown-stdlib"
 #endif
 
-// "skiff-plugin-api/1.0;headers=<sha256 prefix>;gcc-12;libstdc++-12-cxx11abi1"
+// "skiff-plugin-api/1.1;headers=<sha256 prefix>;gcc-12;libstdc++-12-cxx11abi1"
 #define SKIFF_PLUGIN_ABI_TAG                                                                          \
   "skiff-plugin-api/" SKIFF_PLUGIN_STRINGIFY(SKIFF_PLUGIN_API_MAJOR) "." SKIFF_PLUGIN_STRINGIFY(     \
       SKIFF_PLUGIN_API_MINOR) ";headers=" SKIFF_PLUGIN_API_HEADERS_HASH ";" SKIFF_PLUGIN_COMPILER ";" \

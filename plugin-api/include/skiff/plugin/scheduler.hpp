@@ -197,6 +197,13 @@ class Snapshot {
   virtual ~Snapshot() = default;
   virtual std::span<const NodeInfo* const> nodes() const noexcept = 0;
   virtual const NodeInfo* node(std::string_view name) const noexcept = 0;
+  // Since ABI 1.1. The nodes holding a pod with any pod (anti-)affinity term, and those holding one
+  // with a required anti-affinity term (Kubernetes' HavePodsWithAffinityList and
+  // HavePodsWithRequiredAntiAffinityList): a plugin that reads the terms of pods already placed visits
+  // these rather than every node. Either may hold more nodes than that (the defaults return them all),
+  // so NodeInfo's counters stay the test.
+  virtual std::span<const NodeInfo* const> nodes_with_pod_affinity() const noexcept { return nodes(); }
+  virtual std::span<const NodeInfo* const> nodes_with_required_anti_affinity() const noexcept { return nodes(); }
 };
 
 // What a plugin keeps between pre_filter/pre_score and the per-node calls for one pod.
