@@ -24,14 +24,6 @@
 namespace skiff::agent {
 namespace {
 
-std::string integer_in(std::string_view v, long min, long max) {
-  std::string s(v);
-  char* end = nullptr;
-  long n = std::strtol(s.c_str(), &end, 10);
-  if (!s.empty() && *end == '\0' && n >= min && n <= max) return {};
-  return "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
-}
-
 std::string hostname() {
   char name[256] = {};
   if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "skiff-node";
@@ -102,10 +94,7 @@ class AgentComponent final : public kernel::Component {
 
   plugin::Status start() override {
     const auto& config = daemon_.config();
-    auto get = [&config](std::string_view key, std::string fallback) {
-      const kernel::ConfigValue* v = config.value(key);
-      return v != nullptr ? v->value : fallback;
-    };
+    auto get = [&config](std::string_view key, std::string fallback) { return config.value_or(key, std::move(fallback)); };
     std::string runtime_name = get("agent.runtime", "");
     if (runtime_name.empty()) {
       daemon_.logger().info("node agent off (set agent.runtime to run pods on this machine)");
@@ -329,20 +318,20 @@ std::vector<kernel::ComponentOption> agent_options() {
       {"agent.node-name", "", "Name of this node; empty: the host name.", any},
       {"agent.simulated-nodes", "0",
        "With agent.runtime=sim: host this many simulated nodes (<node-name>-0 …) instead of one.",
-       [](std::string_view v) { return integer_in(v, 0, 100000); }},
+       [](std::string_view v) { return kernel::integer_in(v, 0, 100000); }},
       {"agent.heartbeat-interval-ms", "10000", "How often the node's Lease is renewed and its status posted.",
-       [](std::string_view v) { return integer_in(v, 100, 3600000); }},
+       [](std::string_view v) { return kernel::integer_in(v, 100, 3600000); }},
       {"agent.relist-interval-ms", "1000",
        "How often the agent lists the runtime's containers to notice those that changed state on their own (exits).",
-       [](std::string_view v) { return integer_in(v, 10, 600000); }},
+       [](std::string_view v) { return kernel::integer_in(v, 10, 600000); }},
       {"agent.restart-backoff-base-ms", "10000",
        "First CrashLoopBackOff delay before a crashed container restarts again; it doubles on every crash.",
-       [](std::string_view v) { return integer_in(v, 100, 3600000); }},
+       [](std::string_view v) { return kernel::integer_in(v, 100, 3600000); }},
       {"agent.restart-backoff-max-ms", "300000", "Longest CrashLoopBackOff delay.",
-       [](std::string_view v) { return integer_in(v, 100, 86400000); }},
+       [](std::string_view v) { return kernel::integer_in(v, 100, 86400000); }},
       {"agent.node-cpu", "", "CPU capacity the node reports; empty: this machine's.", any},
       {"agent.node-memory", "", "Memory capacity the node reports (a quantity); empty: this machine's.", any},
-      {"agent.node-pods", "110", "Most pods the node accepts.", [](std::string_view v) { return integer_in(v, 1, 10000); }},
+      {"agent.node-pods", "110", "Most pods the node accepts.", [](std::string_view v) { return kernel::integer_in(v, 1, 10000); }},
       // `skiffd agent --server URL --token TOKEN` sets these.
       {"agent.server", "",
        "URL of the cluster's API server (https://HOST:PORT) for an agent in its own process; empty: the agent "
@@ -359,7 +348,7 @@ std::vector<kernel::ComponentOption> agent_options() {
        "local address toward the API server.",
        any},
       {"agent.request-timeout-ms", "15000", "With agent.server: how long one API request may take.",
-       [](std::string_view v) { return integer_in(v, 100, 600000); }},
+       [](std::string_view v) { return kernel::integer_in(v, 100, 600000); }},
   };
 }
 

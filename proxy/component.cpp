@@ -14,14 +14,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string integer_in(std::string_view v, long min, long max) {
-  std::string s(v);
-  char* end = nullptr;
-  long n = std::strtol(s.c_str(), &end, 10);
-  if (!s.empty() && *end == '\0' && n >= min && n <= max) return {};
-  return "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
-}
-
 class ProxyComponent final : public kernel::Component {
  public:
   explicit ProxyComponent(kernel::Daemon& daemon) : daemon_(daemon) {}
@@ -29,10 +21,7 @@ class ProxyComponent final : public kernel::Component {
 
   plugin::Status start() override {
     const auto& config = daemon_.config();
-    auto get = [&config](std::string_view key, std::string fallback) {
-      const kernel::ConfigValue* v = config.value(key);
-      return v != nullptr ? v->value : fallback;
-    };
+    auto get = [&config](std::string_view key, std::string fallback) { return config.value_or(key, std::move(fallback)); };
     const std::string mode = get("proxy.mode", "");
     if (mode.empty() || mode == "none") {
       daemon_.logger().info("service proxy off (set proxy.mode to iptables, nftables, userspace or ipvs)");
@@ -191,9 +180,9 @@ std::vector<kernel::ComponentOption> proxy_options() {
        "Service proxy mode: the name of a proxy plugin (iptables, nftables, userspace, ipvs); empty or none: no proxy.",
        [](std::string_view) { return std::string(); }},
       {"proxy.min-sync-period-ms", "100", "Least time between two proxy syncs (bursts of changes become one sync).",
-       [](std::string_view v) { return integer_in(v, 0, 600000); }},
+       [](std::string_view v) { return kernel::integer_in(v, 0, 600000); }},
       {"proxy.sync-period-ms", "30000", "A sync runs at least this often even without changes.",
-       [](std::string_view v) { return integer_in(v, 100, 86400000); }},
+       [](std::string_view v) { return kernel::integer_in(v, 100, 86400000); }},
       {"proxy.cleanup-on-stop", "false",
        "Remove the mode's rules when skiffd stops (by default they stay, so services keep working across a restart).",
        [](std::string_view v) { return v == "true" || v == "false" ? std::string() : std::string("true or false"); }},

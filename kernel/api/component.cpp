@@ -118,15 +118,7 @@ class ApiServerComponent final : public Component {
 }  // namespace
 
 std::vector<ComponentOption> api_server_options() {
-  auto boolean = [](std::string_view v) {
-    return v == "true" || v == "false" ? std::string() : std::string("true or false");
-  };
-  auto workers = [](std::string_view v) {
-    std::string s(v);
-    char* end = nullptr;
-    long n = std::strtol(s.c_str(), &end, 10);
-    return !s.empty() && *end == '\0' && n >= 1 && n <= 512 ? std::string() : std::string("an integer in [1, 512]");
-  };
+  auto workers = [](std::string_view v) { return integer_in(v, 1, 512); };
   return {
       {"api.insecure-http", "false",
        "Serve plain HTTP instead of HTTPS, without authentication (clients send no token over plain HTTP). "

@@ -566,6 +566,23 @@ const ConfigValue* DaemonConfig::value(std::string_view key) const {
   return it == values_.end() ? nullptr : &it->second;
 }
 
+std::string DaemonConfig::value_or(std::string_view key, std::string fallback) const {
+  const ConfigValue* v = value(key);
+  return v != nullptr ? v->value : fallback;
+}
+
+std::string integer_in(std::string_view value, long min, long max) {
+  std::string s(value);
+  char* end = nullptr;
+  long n = std::strtol(s.c_str(), &end, 10);
+  if (!s.empty() && *end == '\0' && n >= min && n <= max) return {};
+  return "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+}
+
+std::string boolean(std::string_view value) {
+  return value == "true" || value == "false" ? std::string() : std::string("true or false");
+}
+
 MapConfigSection DaemonConfig::section_for(const ExportInfo& plugin_export) const {
   std::vector<plugin::OptionSpec> specs;
   std::map<std::string, std::string, std::less<>> values;

@@ -57,6 +57,10 @@ struct ComponentOption {
   std::function<std::string(std::string_view value)> validate;
 };
 
+// The usual ComponentOption::validate bodies: "" when `value` is acceptable, else what it must be.
+std::string integer_in(std::string_view value, long min, long max);  // "an integer in [min, max]"
+std::string boolean(std::string_view value);                         // "true or false"
+
 // What the process was started with. Tests build one by hand.
 struct ConfigInputs {
   std::vector<std::string> args;                          // argv without argv[0]
@@ -114,6 +118,8 @@ class DaemonConfig {
   // are absent). Components read theirs here: value("api.workers")->value.
   const std::map<std::string, ConfigValue, std::less<>>& values() const noexcept { return values_; }
   const ConfigValue* value(std::string_view key) const;
+  // The key's effective value, or `fallback` when it has none.
+  std::string value_or(std::string_view key, std::string fallback) const;
 
   // The effective configuration as an INI file, each value followed by a comment saying where it came from.
   std::string to_ini() const;

@@ -48,15 +48,6 @@ plugin::Result<std::vector<std::pair<std::string, std::int64_t>>> parse_scores(s
   return out;
 }
 
-std::string int_in(std::string_view v, long lo, long hi) {
-  std::string s(v);
-  char* end = nullptr;
-  long n = std::strtol(s.c_str(), &end, 10);
-  if (!s.empty() && *end == '\0' && n >= lo && n <= hi) return {};
-  return "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-}
-
-std::string boolean(std::string_view v) { return v == "true" || v == "false" ? std::string() : std::string("true or false"); }
 
 class SchedulerComponent final : public Component {
  public:
@@ -156,12 +147,12 @@ std::vector<ComponentOption> scheduler_options() {
       {"scheduler.percentage-of-nodes-to-score", "0",
        "Stop filtering once this percentage of the nodes fits (at least 100 nodes); 0 = adaptive "
        "(50% minus 1% per 125 nodes, at least 5%), 100 = all.",
-       [](std::string_view v) { return int_in(v, 0, 100); }},
+       [](std::string_view v) { return integer_in(v, 0, 100); }},
       {"scheduler.preemption", "true", "Let pods that fit nowhere evict lower-priority pods.", boolean},
       {"scheduler.pod-initial-backoff-seconds", "1", "First retry delay of an unschedulable pod.",
-       [](std::string_view v) { return int_in(v, 1, 3600); }},
+       [](std::string_view v) { return integer_in(v, 1, 3600); }},
       {"scheduler.pod-max-backoff-seconds", "10", "Longest retry delay of an unschedulable pod.",
-       [](std::string_view v) { return int_in(v, 1, 3600); }},
+       [](std::string_view v) { return integer_in(v, 1, 3600); }},
   };
 }
 
