@@ -94,17 +94,16 @@ class AgentComponent final : public kernel::Component {
 
   plugin::Status start() override {
     const auto& config = daemon_.config();
-    auto get = [&config](std::string_view key, std::string fallback) { return config.value_or(key, std::move(fallback)); };
-    std::string runtime_name = get("agent.runtime", "");
+    std::string runtime_name = config.value_or("agent.runtime", "");
     if (runtime_name.empty()) {
       daemon_.logger().info("node agent off (set agent.runtime to run pods on this machine)");
       return plugin::Status::ok();
     }
-    const std::string server = get("agent.server", "");
+    const std::string server = config.value_or("agent.server", "");
     plugin::Client* client = nullptr;
     if (!server.empty()) {
       // `skiffd agent`: the cluster's API server is elsewhere.
-      if (auto st = connect_remote(server, get("agent.token", ""), get("agent.ca-file", "")); !st) return st;
+      if (auto st = connect_remote(server, config.value_or("agent.token", ""), config.value_or("agent.ca-file", "")); !st) return st;
       client = remote_.get();
     } else {
       client = daemon_.api_client();
@@ -128,15 +127,15 @@ class AgentComponent final : public kernel::Component {
     options.runtime_name = runtime_name;
     options.log_dir = (config.data_dir / "pod-logs").string();
     options.pods_dir = (config.data_dir / "pods").string();
-    options.heartbeat_interval_ms = std::stol(get("agent.heartbeat-interval-ms", "10000"));
-    options.restart_backoff_base_ms = std::stol(get("agent.restart-backoff-base-ms", "10000"));
-    options.restart_backoff_max_ms = std::stol(get("agent.restart-backoff-max-ms", "300000"));
+    options.heartbeat_interval_ms = std::stol(config.value_or("agent.heartbeat-interval-ms", "10000"));
+    options.restart_backoff_base_ms = std::stol(config.value_or("agent.restart-backoff-base-ms", "10000"));
+    options.restart_backoff_max_ms = std::stol(config.value_or("agent.restart-backoff-max-ms", "300000"));
     if (options.restart_backoff_max_ms < options.restart_backoff_base_ms)
       return plugin::invalid("agent.restart-backoff-max-ms (" + std::to_string(options.restart_backoff_max_ms) +
                              ") must not be below agent.restart-backoff-base-ms (" +
                              std::to_string(options.restart_backoff_base_ms) + ")");
-    long simulated = std::stol(get("agent.simulated-nodes", "0"));
-    std::string node_name = get("agent.node-name", "");
+    long simulated = std::stol(config.value_or("agent.simulated-nodes", "0"));
+    std::string node_name = config.value_or("agent.node-name", "");
     if (node_name.empty()) node_name = hostname();
     if (simulated > 0) {
       if (runtime_name != "sim")
@@ -146,11 +145,11 @@ class AgentComponent final : public kernel::Component {
     } else {
       options.nodes.push_back(node_name);
     }
-    options.capacity.cpu = get("agent.node-cpu", "");
-    options.capacity.memory = get("agent.node-memory", "");
+    options.capacity.cpu = config.value_or("agent.node-cpu", "");
+    options.capacity.memory = config.value_or("agent.node-memory", "");
     if (options.capacity.cpu.empty()) options.capacity.cpu = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
     if (options.capacity.memory.empty()) options.capacity.memory = machine_memory();
-    options.capacity.pods = get("agent.node-pods", "110");
+    options.capacity.pods = config.value_or("agent.node-pods", "110");
 
     // The final DELETE of a pod the agent has stopped carries gracePeriodSeconds=0, which the plugin
     // SDK's Client cannot say yet: the daemon's own API client (in-process or remote) can.
@@ -164,9 +163,9 @@ class AgentComponent final : public kernel::Component {
     };
     if (remote_) {
       // The endpoint's address goes into pods' hostIP and the Node's InternalIP.
-      std::string listen = get("agent.listen", "0.0.0.0:10250");
+      std::string listen = config.value_or("agent.listen", "0.0.0.0:10250");
       std::string listen_host = listen.substr(0, listen.rfind(':'));
-      options.host_ip = get("agent.node-ip", "");
+      options.host_ip = config.value_or("agent.node-ip", "");
       if (options.host_ip.empty() && listen_host != "0.0.0.0" && listen_host != "::" && listen_host != "[::]")
         options.host_ip = listen_host;
       if (options.host_ip.empty()) options.host_ip = local_address_toward(host_of_url(server));
@@ -187,7 +186,7 @@ class AgentComponent final : public kernel::Component {
                                                          daemon_.logger(), daemon_.clock(), runner_options);
     if (auto st = runner_->start(); !st) return st;
     // Containers change state on their own (exit, OOM kill): look at the runtime every relist interval.
-    relist_ = std::make_unique<PodRelist>(*sync_, std::stol(get("agent.relist-interval-ms", "1000")),
+    relist_ = std::make_unique<PodRelist>(*sync_, std::stol(config.value_or("agent.relist-interval-ms", "1000")),
                                           [runner = runner_.get()](const std::string& key) { runner->queue().add(key); });
     relist_->start();
     // pods/log and pods/exec: the API reaches this agent through the daemon's node directory, or (for
@@ -198,7 +197,7 @@ class AgentComponent final : public kernel::Component {
     heartbeat_ = std::make_unique<NodeHeartbeat>(options, *client, daemon_.clock(), daemon_.logger(), runtime_->version());
     if (auto st = heartbeat_->register_nodes(*sync_->cache()); !st) return st;
     if (remote_) {
-      if (auto st = serve_endpoint(options, get("agent.listen", "0.0.0.0:10250"), get("agent.token", "")); !st) return st;
+      if (auto st = serve_endpoint(options, config.value_or("agent.listen", "0.0.0.0:10250"), config.value_or("agent.token", "")); !st) return st;
     } else {
       for (const auto& node : options.nodes) daemon_.node_directory()->add(node, services_);
     }

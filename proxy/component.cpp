@@ -21,15 +21,14 @@ class ProxyComponent final : public kernel::Component {
 
   plugin::Status start() override {
     const auto& config = daemon_.config();
-    auto get = [&config](std::string_view key, std::string fallback) { return config.value_or(key, std::move(fallback)); };
-    const std::string mode = get("proxy.mode", "");
+    const std::string mode = config.value_or("proxy.mode", "");
     if (mode.empty() || mode == "none") {
       daemon_.logger().info("service proxy off (set proxy.mode to iptables, nftables, userspace or ipvs)");
       return plugin::Status::ok();
     }
-    min_sync_period_ = std::chrono::milliseconds(std::stol(get("proxy.min-sync-period-ms", "100")));
-    sync_period_ = std::chrono::milliseconds(std::stol(get("proxy.sync-period-ms", "30000")));
-    cleanup_on_stop_ = get("proxy.cleanup-on-stop", "false") == "true";
+    min_sync_period_ = std::chrono::milliseconds(std::stol(config.value_or("proxy.min-sync-period-ms", "100")));
+    sync_period_ = std::chrono::milliseconds(std::stol(config.value_or("proxy.sync-period-ms", "30000")));
+    cleanup_on_stop_ = config.value_or("proxy.cleanup-on-stop", "false") == "true";
 
     auto exports = daemon_.plugins().exports_of(plugin::proxy::Proxy::kRole);
     const kernel::ExportInfo* chosen = nullptr;

@@ -22,12 +22,8 @@ class ApiServerComponent final : public Component {
 
   plugin::Status start() override {
     const DaemonConfig& config = daemon_.config();
-    auto get = [&config](std::string_view key, std::string fallback) {
-      const ConfigValue* v = config.value(key);
-      return v != nullptr ? v->value : fallback;
-    };
     std::string listen = config.listen;
-    bool insecure = get("api.insecure-http", "false") == "true";
+    bool insecure = config.value_or("api.insecure-http", "false") == "true";
     auto colon = listen.rfind(':');
     std::string host = listen.substr(0, colon);
     if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
@@ -41,7 +37,7 @@ class ApiServerComponent final : public Component {
     ServerOptions options;
     options.listen = listen;
     options.tls = !insecure;
-    options.workers = static_cast<std::size_t>(std::stoul(get("api.workers", "16")));
+    options.workers = static_cast<std::size_t>(std::stoul(config.value_or("api.workers", "16")));
     std::vector<std::string> sans = {"127.0.0.1", "::1", "localhost"};
     char hostname[256] = {};
     if (gethostname(hostname, sizeof hostname - 1) == 0 && hostname[0] != '\0') sans.emplace_back(hostname);
@@ -57,8 +53,8 @@ class ApiServerComponent final : public Component {
     HandlerOptions handler_options{.server_address = listen};
     handler_options.nodes = daemon_.node_directory();
     handler_options.agent_token = creds->admin_token;
-    handler_options.service_cluster_ip_range = get("api.service-cluster-ip-range", "10.96.0.0/12");
-    handler_options.service_node_port_range = get("api.service-node-port-range", "30000-32767");
+    handler_options.service_cluster_ip_range = config.value_or("api.service-cluster-ip-range", "10.96.0.0/12");
+    handler_options.service_node_port_range = config.value_or("api.service-node-port-range", "30000-32767");
     handler_options.skiff_endpoints["plugins"] = [this](const HttpRequest&) { return plugins_response(); };
     handler_ = std::make_unique<ApiHandler>(daemon_.store(), daemon_.metrics(), daemon_.logger(), daemon_.clock(),
                                             std::move(handler_options));

@@ -187,7 +187,8 @@ struct HttpClient::Impl {
       curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);  // this CA only, not the system's as well
     }
     if (!connect_to.empty()) {
-      connect_to_list_.reset(curl_slist_append(nullptr, connect_to.c_str()));
+      // connect_to is fixed at construction: the list is built on the first request and kept.
+      if (!connect_to_list_) connect_to_list_.reset(curl_slist_append(nullptr, connect_to.c_str()));
       curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to_list_.get());
     }
     if (!client_cert_pem.empty()) {
