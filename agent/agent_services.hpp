@@ -4,7 +4,10 @@
 // stopped. For an agent in its own process (`skiffd agent`), AgentEndpoint serves the same over HTTPS.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "agent/container_logs.hpp"
@@ -21,7 +24,7 @@ class AgentServices final : public kernel::api::NodeServices {
 
   plugin::Result<std::unique_ptr<kernel::api::StreamSource>> pod_log(const kernel::api::PodLogRequest& request) override;
   plugin::Result<std::int32_t> pod_exec(const kernel::api::PodExecRequest& request,
-                                        const kernel::api::ExecOutput& output) override;
+                                        const kernel::api::ExecOutput& output, kernel::api::ExecInput* input) override;
   // The agent is stopping: follows end (see ContainerLogs::detach).
   void detach() { logs_.detach(); }
 
@@ -43,7 +46,27 @@ class AgentEndpoint final : public kernel::api::Handler {
   kernel::api::HttpResponse handle(const kernel::api::HttpRequest& request) override;
 
  private:
+  // An interactive exec's input, by the session id the API server chose. Its posts may arrive
+  // before the exec's GET, so either side creates the entry; the GET's end removes it, and entries no
+  // GET ever took are dropped after a minute.
+  // Shared with the exec threads, which may outlive the endpoint.
+  class Sessions {
+   public:
+    std::shared_ptr<kernel::api::ExecInput> get(const std::string& id, bool take);
+    void end(const std::string& id);
+
+   private:
+    struct Session {
+      std::shared_ptr<kernel::api::ExecInput> input;
+      std::chrono::steady_clock::time_point created;
+      bool taken = false;
+    };
+    std::mutex mutex_;
+    std::map<std::string, Session> sessions_;
+  };
+
   std::shared_ptr<kernel::api::NodeServices> services_;
+  std::shared_ptr<Sessions> sessions_ = std::make_shared<Sessions>();
 };
 
 }  // namespace skiff::agent

@@ -9,11 +9,9 @@
 #include <thread>
 #include <variant>
 
-#include <mbedtls/base64.h>
-#include <mbedtls/sha1.h>
-
 #include "kernel/api/apply.hpp"
 #include "kernel/api/defaults.hpp"
+#include "kernel/api/exec_stream.hpp"
 #include "kernel/api/openapi.hpp"
 #include "kernel/api/patch.hpp"
 #include "kernel/api/protobuf.hpp"
@@ -158,63 +156,6 @@ class WatchSource final : public StreamSource {
   std::unique_ptr<Watch> watch_;
   std::function<std::string(const WatchEvent&)> encode_;
 };
-
-// RFC 6455: the server's answer to the client's Sec-WebSocket-Key.
-std::string websocket_accept(const std::string& key) {
-  std::string text = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  unsigned char digest[20];
-  mbedtls_sha1_ret(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  unsigned char out[64];
-  std::size_t written = 0;
-  mbedtls_base64_encode(out, sizeof out, &written, digest, sizeof digest);
-  return std::string(reinterpret_cast<const char*>(out), written);
-}
-
-// One unmasked server frame (binary, or close with opcode 8).
-std::string websocket_frame(std::string_view payload, unsigned char opcode = 0x2) {
-  std::string f;
-  f += static_cast<char>(0x80 | opcode);
-  if (payload.size() < 126) {
-    f += static_cast<char>(payload.size());
-  } else if (payload.size() <= 0xFFFF) {
-    f += static_cast<char>(126);
-    f += static_cast<char>((payload.size() >> 8) & 0xFF);
-    f += static_cast<char>(payload.size() & 0xFF);
-  } else {
-    f += static_cast<char>(127);
-    for (int shift = 56; shift >= 0; shift -= 8) f += static_cast<char>((static_cast<std::uint64_t>(payload.size()) >> shift) & 0xFF);
-  }
-  f += payload;
-  return f;
-}
-
-// A pods/exec WebSocket: the command runs on a thread of its own (the agent's exec blocks); its
-// output becomes channel messages (1 stdout, 2 stderr), then the status (3) and a close frame.
-std::unique_ptr<StreamSource> exec_source(std::shared_ptr<NodeServices> agent, PodExecRequest request) {
-  return thread_source([agent = std::move(agent), request = std::move(request)](const Emit& emit) {
-    auto code = agent->pod_exec(request, [&](int stream, std::string_view data) {
-      if (data.empty()) return;
-      emit(websocket_frame(std::string(1, static_cast<char>(stream == 2 ? 2 : 1)) + std::string(data)));
-    });
-    Json status = {{"metadata", Json::object()}, {"status", "Success"}};
-    if (!code) {
-      status = {{"metadata", Json::object()}, {"status", "Failure"}, {"message", code.status().message()},
-                {"reason", reason_of(code.status().code())}, {"code", http_code(code.status().code())}};
-    } else if (*code != 0) {
-      std::string argv;
-      for (const auto& a : request.command) argv += (argv.empty() ? "" : " ") + a;
-      status = {{"metadata", Json::object()},
-                {"status", "Failure"},
-                {"message", "command terminated with non-zero exit code: error executing command [" + argv +
-                                "], exit code " + std::to_string(*code)},
-                {"reason", "NonZeroExitCode"},
-                {"details", {{"causes", Json::array({{{"reason", "ExitCode"}, {"message", std::to_string(*code)}}})}}}};
-    }
-    std::string last = websocket_frame("\x03" + status.dump());
-    last += websocket_frame(std::string("\x03\xe8", 2), 0x8);  // close, 1000: normal
-    emit(std::move(last));
-  });
-}
 
 }  // namespace
 
@@ -1084,8 +1025,8 @@ struct ApiHandler::Impl {
   }
 
   // GET pods/NAME/exec with a WebSocket upgrade (kubectl's v5.channel.k8s.io): the command runs in the
-  // container through the node agent; its output goes out on channels 1 and 2 as it comes, then the
-  // exit status on channel 3. No stdin and no terminal yet: those requests get 400 with the reason.
+  // container through the node agent, with stdin (-i) and a terminal (-t) when asked; see
+  // exec_stream.hpp for the channels.
   HttpResponse pod_exec(const HttpRequest& req, std::string_view ns, std::string_view name) {
     std::string upgrade = req.header("upgrade");
     std::transform(upgrade.begin(), upgrade.end(), upgrade.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -1098,9 +1039,9 @@ struct ApiHandler::Impl {
       }
     // The request is checked before the transport: when the WebSocket is refused kubectl retries
     // with SPDY and prints that answer, so it must carry the real reason.
-    if (flag(req, "stdin") || flag(req, "tty"))
-      return error_response(400, "BadRequest", "exec with stdin or a terminal (-i, -t) is not supported by skiff yet");
     PodExecRequest exec;
+    exec.stdin = flag(req, "stdin");
+    exec.tty = flag(req, "tty");
     exec.command = req.params("command");
     if (exec.command.empty())
       return error_response(400, "BadRequest", "you must specify at least one command for the container");
@@ -1114,7 +1055,7 @@ struct ApiHandler::Impl {
     exec.uid = t.uid;
     exec.container = t.container;
     auto stream = std::make_shared<StreamBody>();
-    stream->source = exec_source(t.agent, std::move(exec));
+    stream->source = exec_websocket_source(t.agent, std::move(exec));
     stream->deadline = std::chrono::steady_clock::now() + options.max_watch_timeout;
     stream->is_watch = false;
     stream->raw = true;

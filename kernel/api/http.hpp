@@ -54,6 +54,9 @@ class StreamSource {
   virtual void set_notify(std::function<void()> /*wake*/) {}
   // The client went away or the server stops; called once, on the executor.
   virtual void stop() {}
+  // An upgraded (raw) stream: bytes the client sent, in order, from an I/O thread (so: quickly, no
+  // blocking). Sources that take no input drop them.
+  virtual void input(std::string_view /*bytes*/) {}
 };
 
 // A long-lived response: the server writes the head, then what the source has, in chunks, until the
@@ -64,7 +67,8 @@ struct StreamBody {
   std::chrono::milliseconds tick{std::chrono::seconds(1)};  // how often to poll (bookmarks, followed logs)
   bool is_watch = true;  // counted in skiff_apiserver_open_watches
   // The response is an upgrade (101, a WebSocket for exec): the source's bytes go out as they are,
-  // not in chunks, and what the client sends meanwhile is read and dropped until it goes away.
+  // not in chunks, and what the client sends meanwhile goes to the source's input() until it goes
+  // away.
   bool raw = false;
 };
 

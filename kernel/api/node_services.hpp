@@ -3,7 +3,10 @@
 // pod's node in a NodeDirectory; an agent running in the same skiffd registers itself there at start.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,6 +17,7 @@
 #include <functional>
 
 #include "kernel/api/http.hpp"
+#include "skiff/plugin/runtime.hpp"
 #include "skiff/plugin/status.hpp"
 
 namespace skiff::kernel::api {
@@ -33,10 +37,68 @@ struct PodLogRequest {
 struct PodExecRequest {
   std::string ns, pod, uid, container;
   std::vector<std::string> command;
+  bool stdin = false;  // kubectl exec -i
+  bool tty = false;    // kubectl exec -t
 };
 
 // Output of an exec as it comes: stream 1 is stdout, 2 is stderr. Called from the exec's thread.
 using ExecOutput = std::function<void(int stream, std::string_view data)>;
+
+// What the client sends to an interactive exec, as it arrives: stdin bytes, terminal sizes, the end
+// of stdin. The connection's side pushes from its own thread; the runtime pulls (the shapes of
+// plugin::runtime::ExecStreams' read_stdin and terminal_resized).
+class ExecInput {
+ public:
+  void push_stdin(std::string_view data) {
+    if (data.empty()) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return;
+      stdin_.emplace_back(data);
+    }
+    cv_.notify_all();
+  }
+  void resize(plugin::runtime::TerminalSize size) {
+    std::lock_guard lock(mutex_);
+    size_ = size;
+    resized_ = true;
+  }
+  // No more stdin: the client closed it or went away. What was pushed before is still read.
+  void close_stdin() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Waits up to `wait` for stdin: true with the bytes that came (possibly none); false once stdin
+  // is closed and everything pushed before was read.
+  bool read_stdin(std::string& chunk, std::chrono::milliseconds wait = std::chrono::milliseconds(100)) {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, wait, [&] { return closed_ || !stdin_.empty(); });
+    chunk.clear();
+    if (stdin_.empty()) return !closed_;
+    chunk = std::move(stdin_.front());
+    stdin_.pop_front();
+    return true;
+  }
+  // True, filling `size`, when a new size came since the last call.
+  bool take_resize(plugin::runtime::TerminalSize& size) {
+    std::lock_guard lock(mutex_);
+    if (!resized_) return false;
+    resized_ = false;
+    size = size_;
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::string> stdin_;
+  bool closed_ = false;
+  bool resized_ = false;
+  plugin::runtime::TerminalSize size_;
+};
 
 class NodeServices {
  public:
@@ -46,8 +108,10 @@ class NodeServices {
   // message when there is no log yet ("container "c" in pod "p" is waiting to start: …").
   virtual plugin::Result<std::unique_ptr<StreamSource>> pod_log(const PodLogRequest& request) = 0;
   // Runs the command in the container's running instance until it ends, passing its output on as it
-  // comes; the command's exit code. Blocks: call it from a thread of its own.
-  virtual plugin::Result<std::int32_t> pod_exec(const PodExecRequest& request, const ExecOutput& output) = 0;
+  // comes and `input` in (with request.stdin or request.tty; null otherwise); the command's exit code. Blocks: call
+  // it from a thread of its own.
+  virtual plugin::Result<std::int32_t> pod_exec(const PodExecRequest& request, const ExecOutput& output,
+                                                ExecInput* input) = 0;
 };
 
 // Node name → the agent serving it. Agents register and unregister themselves; lookups are

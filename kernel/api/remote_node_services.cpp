@@ -1,7 +1,10 @@
 #include "kernel/api/remote_node_services.hpp"
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "kernel/api/client.hpp"
@@ -63,7 +66,8 @@ class ThreadSource : public StreamSource {
     bool finished = false;
     std::function<void()> wake;
   };
-  explicit ThreadSource(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+  explicit ThreadSource(std::shared_ptr<Shared> shared, std::function<void()> on_stop = {})
+      : shared_(std::move(shared)), on_stop_(std::move(on_stop)) {}
   std::string poll() override {
     std::lock_guard lock(shared_->mutex);
     return std::exchange(shared_->out, {});
@@ -77,12 +81,16 @@ class ThreadSource : public StreamSource {
     shared_->wake = std::move(wake);
   }
   void stop() override {
-    std::lock_guard lock(shared_->mutex);
-    shared_->wake = nullptr;  // the body may outlive the connection; it no longer wakes anyone
+    {
+      std::lock_guard lock(shared_->mutex);
+      shared_->wake = nullptr;  // the body may outlive the connection; it no longer wakes anyone
+    }
+    if (on_stop_) on_stop_();
   }
 
  private:
   std::shared_ptr<Shared> shared_;
+  std::function<void()> on_stop_;
 };
 
 // A followed log: as ThreadSource, and the agent's stream ends with the client's connection.
@@ -116,7 +124,7 @@ plugin::Status agent_error(const HttpClientConfig& config, int status, const std
 
 }  // namespace
 
-std::unique_ptr<StreamSource> thread_source(std::function<void(const Emit& emit)> body) {
+std::unique_ptr<StreamSource> thread_source(std::function<void(const Emit& emit)> body, std::function<void()> on_stop) {
   auto shared = std::make_shared<ThreadSource::Shared>();
   std::thread([shared, body = std::move(body)] {
     auto add = [&](std::string bytes, bool finished) {
@@ -132,7 +140,7 @@ std::unique_ptr<StreamSource> thread_source(std::function<void(const Emit& emit)
     body([&](std::string bytes) { add(std::move(bytes), false); });
     add({}, true);
   }).detach();
-  return std::make_unique<ThreadSource>(std::move(shared));
+  return std::make_unique<ThreadSource>(std::move(shared), std::move(on_stop));
 }
 
 std::string pod_log_target(const PodLogRequest& r) {
@@ -146,9 +154,12 @@ std::string pod_log_target(const PodLogRequest& r) {
   return t;
 }
 
-std::string pod_exec_target(const PodExecRequest& r) {
+std::string pod_exec_target(const PodExecRequest& r, std::string_view session) {
   std::string t = "/pods/" + url_encode(r.ns) + "/" + url_encode(r.pod) + "/exec?" + common_query(r.uid, r.container);
   for (const auto& arg : r.command) t += "&command=" + url_encode(arg);
+  if (r.stdin) t += "&stdin=true";
+  if (r.tty) t += "&tty=true";
+  if (!session.empty()) t += "&session=" + url_encode(session);
   return t;
 }
 
@@ -178,7 +189,24 @@ plugin::Result<PodExecRequest> pod_exec_request_of(const HttpRequest& req) {
   r.command = req.params("command");
   if (r.command.empty())
     return plugin::Status(plugin::Code::kBadRequest, "you must specify at least one command for the container");
+  r.stdin = req.param("stdin").value_or("") == "true";
+  r.tty = req.param("tty").value_or("") == "true";
   return r;
+}
+
+void apply_exec_input(std::string_view frames, ExecInput& input) {
+  ExecFrameDecoder decoder;
+  decoder.feed(frames, [&](int channel, std::string_view payload) {
+    if (channel == kExecChannelStdin) {
+      input.push_stdin(payload);
+    } else if (channel == kExecChannelResize) {
+      Json size = Json::parse(payload, nullptr, false);
+      if (size.is_object())
+        input.resize({static_cast<std::uint16_t>(size.value("Width", 0)), static_cast<std::uint16_t>(size.value("Height", 0))});
+    } else if (channel == kExecChannelStdinEnd) {
+      input.close_stdin();
+    }
+  });
 }
 
 std::string exec_frame(int channel, std::string_view payload) {
@@ -271,7 +299,49 @@ plugin::Result<std::unique_ptr<StreamSource>> RemoteNodeServices::pod_log(const 
   }
 }
 
-plugin::Result<std::int32_t> RemoteNodeServices::pod_exec(const PodExecRequest& request, const ExecOutput& output) {
+plugin::Result<std::int32_t> RemoteNodeServices::pod_exec(const PodExecRequest& request, const ExecOutput& output,
+                                                          ExecInput* input) {
+  // The client's side goes to the agent as posts to the exec's session, from a thread of its own,
+  // while this one reads the output stream.
+  std::string session;
+  std::atomic<bool> finished{false};
+  std::thread forwarder;
+  auto join = [&] {
+    finished = true;
+    if (forwarder.joinable()) forwarder.join();
+  };
+  if (input != nullptr) {
+    std::random_device random;
+    char id[33];
+    std::snprintf(id, sizeof id, "%08x%08x%08x%08x", random(), random(), random(), random());
+    session = id;
+    const std::string target = "/pods/" + url_encode(request.ns) + "/" + url_encode(request.pod) +
+                               "/exec/input?session=" + session;
+    forwarder = std::thread([this, input, target, &finished, with_stdin = request.stdin]() mutable {
+      try {
+        HttpClient http(config_, timeout_);
+        bool more = with_stdin;
+        while (!finished) {
+          std::string chunk, frames;
+          if (more) {
+            more = input->read_stdin(chunk);
+          } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));  // only terminal sizes are left
+          }
+          if (plugin::runtime::TerminalSize size; input->take_resize(size))
+            frames += exec_frame(kExecChannelResize, Json{{"Width", size.width}, {"Height", size.height}}.dump());
+          if (!chunk.empty()) frames += exec_frame(kExecChannelStdin, chunk);
+          if (with_stdin && !more && chunk.empty()) {
+            frames += exec_frame(kExecChannelStdinEnd, "");
+            with_stdin = false;
+          }
+          if (!frames.empty() && http.request("POST", target, frames, "application/x-skiff-exec").status >= 400) return;
+        }
+      } catch (const std::exception&) {
+        // The agent went away: the output stream ends with it and reports why.
+      }
+    });
+  }
   try {
     HttpClient http(config_, timeout_);
     ExecFrameDecoder decoder;
@@ -279,7 +349,7 @@ plugin::Result<std::int32_t> RemoteNodeServices::pod_exec(const PodExecRequest& 
     std::optional<plugin::Status> error;
     // An exec ends with its command; the API server's own stream limit is the outer bound.
     HttpReply r = http.stream(
-        pod_exec_target(request), "application/x-skiff-exec",
+        pod_exec_target(request, session), "application/x-skiff-exec",
         [&](std::string_view data) {
           decoder.feed(data, [&](int channel, std::string_view payload) {
             if (channel == kExecChannelStdout || channel == kExecChannelStderr) {
@@ -295,12 +365,14 @@ plugin::Result<std::int32_t> RemoteNodeServices::pod_exec(const PodExecRequest& 
           return true;
         },
         HttpClient::Clock::now() + std::chrono::hours(1));
+    join();
     if (r.status >= 400) return agent_error(config_, r.status, r.body);
     if (error) return *error;
     if (!exit_code)
       return plugin::unavailable("the node agent at " + config_.server + " ended the exec stream without an exit code");
     return *exit_code;
   } catch (const std::exception& e) {
+    join();
     return plugin::unavailable(e.what());
   }
 }

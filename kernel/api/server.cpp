@@ -13,6 +13,7 @@
 #include <deque>
 #include <mutex>
 #include <set>
+#include <utility>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -151,6 +152,11 @@ struct Stream {
 
   std::mutex mutex;
   bool queued = false;   // in the executor's queue
+  // An executor thread is pumping it; a wake meanwhile sets `again` and it is queued once more when
+  // that pump ends (several executor threads must never pump one stream at once: two writes would
+  // be started on one aio).
+  bool pumping = false;
+  bool again = false;
   bool writing = false;  // a write is in flight
   bool closing = false;  // end the stream as soon as no write is in flight
   bool ended = false;    // resources released
@@ -158,7 +164,9 @@ struct Stream {
   bool timer_due = false;  // the timer fired and must be re-armed
   std::string out;       // bytes to write next
   std::string in_flight; // bytes being written (kept alive for the aio)
-  char read_byte = 0;
+  // What the client sends: one byte at a time is enough to notice it going away; an upgraded stream
+  // reads in blocks and hands them to its source.
+  char read_buffer[4096];
 };
 
 struct Server::Impl {
@@ -333,8 +341,8 @@ struct Server::Impl {
     s->body->source->set_notify([this, weak] {
       if (auto locked = weak.lock()) schedule(locked);
     });
-    // A pending one-byte read tells us when the client goes away.
-    nng_iov iov{&s->read_byte, 1};
+    // A pending read tells us when the client goes away (and brings an upgraded client's input).
+    nng_iov iov{s->read_buffer, s->body->raw ? sizeof s->read_buffer : 1};
     nng_aio_set_iov(s->read_aio, 1, &iov);
     nng_http_conn_read(conn, s->read_aio);
     arm_timer(*s);
@@ -371,11 +379,12 @@ struct Server::Impl {
     auto* raw = static_cast<Stream*>(arg);
     Impl* self = raw->server;
     if (nng_aio_result(raw->read_aio) == 0 && raw->body->raw) {
-      // An upgraded connection: the client's frames (a close, input we do not take) are dropped;
-      // only the connection going away ends the stream early.
+      // An upgraded connection: the client's bytes go to the source (exec's stdin); only the
+      // connection going away ends the stream early.
+      raw->body->source->input(std::string_view(raw->read_buffer, nng_aio_count(raw->read_aio)));
       std::lock_guard lock(raw->mutex);
       if (!raw->ended && !raw->closing) {
-        nng_iov iov{&raw->read_byte, 1};
+        nng_iov iov{raw->read_buffer, sizeof raw->read_buffer};
         nng_aio_set_iov(raw->read_aio, 1, &iov);
         nng_http_conn_read(raw->conn, raw->read_aio);
         return;
@@ -403,6 +412,10 @@ struct Server::Impl {
     {
       std::lock_guard lock(s->mutex);
       if (s->queued || s->ended) return;
+      if (s->pumping) {
+        s->again = true;
+        return;
+      }
       s->queued = true;
     }
     {
@@ -425,8 +438,16 @@ struct Server::Impl {
       {
         std::lock_guard lock(s->mutex);
         s->queued = false;
+        s->pumping = true;
       }
       pump(s);
+      bool again = false;
+      {
+        std::lock_guard lock(s->mutex);
+        s->pumping = false;
+        again = std::exchange(s->again, false);
+      }
+      if (again) schedule(s);
     }
   }
 

@@ -110,7 +110,8 @@ TEST(AgentE2E, KubectlLogsReadsTheContainerLogThroughTheAgent) {
 }
 
 // kubectl exec over the WebSocket (v5.channel.k8s.io) through the API to the agent. The simulated
-// runtime runs no process: its exec answers exit 0, or 1 for `false`; output is the runc test's part.
+// runtime runs no process: its exec answers exit 0, or 1 for `false`, and `cat` echoes stdin; real
+// output and terminals are the runc tests' part.
 TEST(AgentE2E, KubectlExecReachesTheContainerThroughTheAgent) {
   Cluster cluster(true, {}, {"--agent.runtime=sim", "--agent.node-name=laptop", "--agent.heartbeat-interval-ms=500"});
   ASSERT_NO_FATAL_FAILURE(run_web_pod(cluster));
@@ -123,9 +124,12 @@ TEST(AgentE2E, KubectlExecReachesTheContainerThroughTheAgent) {
   auto bad_container = cluster.kubectl({"exec", "web", "-c", "nosuch", "--", "true"});
   EXPECT_NE(bad_container.exit_code, 0);
   EXPECT_NE(bad_container.err.find("container nosuch is not valid for pod web"), std::string::npos) << bad_container.err;
-  auto interactive = cluster.kubectl({"exec", "-i", "web", "--", "true"}, "input");
-  EXPECT_NE(interactive.exit_code, 0);
-  EXPECT_NE(interactive.err.find("not supported by skiff yet"), std::string::npos) << interactive.err;
+  // stdin (-i): kubectl's piped input reaches the command, and its end ends the command.
+  std::string big(200'000, 'x');  // more than one WebSocket frame and one read of the server
+  auto interactive = cluster.kubectl({"exec", "-i", "web", "--", "cat"}, "line one\n" + big + "\nlast");
+  EXPECT_EQ(interactive.exit_code, 0) << interactive.err << cluster.log();
+  EXPECT_TRUE(interactive.out == "line one\n" + big + "\nlast")
+      << interactive.out.size() << " bytes, beginning " << interactive.out.substr(0, 40);
   auto nope = cluster.kubectl({"exec", "nope", "--", "true"});
   EXPECT_NE(nope.exit_code, 0);
   EXPECT_NE(nope.err.find("pods \"nope\" not found"), std::string::npos) << nope.err;

@@ -136,6 +136,11 @@ TEST(RemoteAgent, JoinsRunsAPodServesLogsAndExecThroughTheApiAndGoesNotReadyWhen
   auto failed = cluster.kubectl({"exec", "web", "--", "false"});
   EXPECT_EQ(failed.exit_code, 1) << failed.err;
   EXPECT_NE(failed.err.find("command terminated with exit code 1"), std::string::npos) << failed.err << agent.log();
+  // stdin (-i) travels API → agent as posts to the exec's session; the sim runtime's `cat` echoes it.
+  std::string big(100'000, 'y');
+  auto echoed = cluster.kubectl({"exec", "-i", "web", "--", "cat"}, "over the network\n" + big);
+  EXPECT_EQ(echoed.exit_code, 0) << echoed.err << agent.log();
+  EXPECT_TRUE(echoed.out == "over the network\n" + big) << echoed.out.size() << " bytes, beginning " << echoed.out.substr(0, 40);
 
   // A graceful delete is finished by the remote agent: it stops the containers, then deletes the pod
   // with grace 0 through its own API client.

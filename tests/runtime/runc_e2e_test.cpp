@@ -91,6 +91,20 @@ spec:
   EXPECT_EQ(failing.exit_code, 3) << failing.err;
   EXPECT_NE(failing.err.find("to stderr\n"), std::string::npos) << failing.err;
   EXPECT_NE(failing.err.find("command terminated with exit code 3"), std::string::npos) << failing.err;
+  // stdin (-i): kubectl's piped input reaches the real process, and its end is the process's EOF.
+  auto piped = cluster.kubectl({"exec", "-i", "web", "--", "/bin/sh", "-c", "tr a-z A-Z; echo read it all >&2"},
+                               "shout this\nand this\n");
+  EXPECT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out, "SHOUT THIS\nAND THIS\n");
+  EXPECT_EQ(piped.err, "read it all\n");
+  // A terminal (-it): kubectl at a real terminal of 97 × 31. The shell in the container has a
+  // terminal of kubectl's size (kubectl's resize message, applied through runc), reads the typed
+  // line, and its exit code comes back.
+  auto terminal = cluster.kubectl_in_terminal({"exec", "-it", "web", "--", "/bin/sh"}, 97, 31, "# ",
+                                              "tty; stty size; exit 7\r");
+  EXPECT_EQ(terminal.exit_code, 7) << terminal.out;
+  EXPECT_NE(terminal.out.find("/dev/pts/"), std::string::npos) << terminal.out;
+  EXPECT_NE(terminal.out.find("31 97"), std::string::npos) << terminal.out;
 
   // A failing liveness probe (exec in the real container) stops it; the agent restarts it and counts it.
   std::string sick = R"(apiVersion: v1

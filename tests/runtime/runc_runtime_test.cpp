@@ -3,12 +3,15 @@
 // and the pod bridge), so pod traffic can never reach the machine's real interfaces; HTTP to a pod
 // is sent from inside that namespace. Needs root; fails with a clear message without it.
 #include <gtest/gtest.h>
+
+#include <thread>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "image_store.hpp"
@@ -310,6 +313,57 @@ TEST_F(RuncRuntimeTest, ExecSyncReturnsOutputAndExitCodeAndStopHonoursSigterm) {
   ASSERT_TRUE(code) << code.status().message();
   EXPECT_EQ(*code, 0);
   EXPECT_EQ(streamed, "1piped\n");
+
+  // With a terminal: the process has one (tty), of the size the client reported, reads what is
+  // typed, and all its output is stream 1.
+  std::string shown;
+  rt::ExecStreams terminal;
+  terminal.tty = true;
+  bool typed = false, resized = false;
+  terminal.read_stdin = [&](std::string& chunk) {
+    chunk.clear();
+    if (!typed) {
+      chunk = "tty; stty size; echo to-$((6*7))-err >&2; exit 3\n";
+      typed = true;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // nothing more typed (stdin stays open)
+    }
+    return true;
+  };
+  terminal.terminal_resized = [&](rt::TerminalSize& size) {
+    if (resized) return false;
+    size = {123, 45};
+    resized = true;
+    return true;
+  };
+  std::set<int> streams_seen;
+  terminal.on_output = [&](int stream, std::string_view data) {
+    streams_seen.insert(stream);
+    shown += data;
+  };
+  auto shell = runtime_->exec(id, {"/bin/sh"}, terminal);
+  ASSERT_TRUE(shell) << shell.status().message();
+  EXPECT_EQ(*shell, 3) << shown;
+  EXPECT_NE(shown.find("/dev/pts/"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("45 123"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("to-42-err"), std::string::npos) << shown;
+  EXPECT_EQ(streams_seen, std::set<int>{1}) << "a terminal has one output stream: " << shown;
+
+  // The end of stdin (the client went away) hangs the terminal up: the shell ends.
+  rt::ExecStreams hung_up;
+  hung_up.tty = true;
+  bool said = false;
+  hung_up.read_stdin = [&](std::string& chunk) {
+    chunk = said ? "" : "echo still here\n";
+    if (said) std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the echo is seen first
+    return !std::exchange(said, true);
+  };
+  std::string before_hangup;
+  hung_up.on_output = [&](int, std::string_view data) { before_hangup += data; };
+  auto ended = runtime_->exec(id, {"/bin/sh"}, hung_up);
+  ASSERT_TRUE(ended) << ended.status().message();
+  EXPECT_NE(*ended, 0) << before_hangup;
+  EXPECT_NE(before_hangup.find("still here"), std::string::npos) << before_hangup;
 
   auto began = std::chrono::steady_clock::now();
   ASSERT_TRUE(runtime_->stop_container(id, 20));

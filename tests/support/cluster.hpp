@@ -58,6 +58,14 @@ class Cluster {
     argv.insert(argv.end(), args.begin(), args.end());
     return run_process(argv, {{"HOME", dir_.str()}}, timeout, input);
   }
+  // kubectl at a terminal of `columns` × `rows` (`exec -it`): `typed` once the output shows `after`.
+  ProcessResult kubectl_in_terminal(std::vector<std::string> args, unsigned short columns, unsigned short rows,
+                                    const std::string& after, const std::string& typed) const {
+    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig(), "--cache-dir",
+                                     (dir_.path() / "kube-cache").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_in_terminal(argv, {{"HOME", dir_.str()}, {"TERM", "dumb"}}, columns, rows, after, typed);
+  }
   // `kubectl <args> -o json`, parsed; a failed command fails the test and yields a discarded value.
   nlohmann::json kubectl_json(std::vector<std::string> args) const {
     args.push_back("-o");

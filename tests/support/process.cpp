@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -39,8 +40,60 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
 
 }  // namespace
 
+ProcessResult run_in_terminal(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                              unsigned short columns, unsigned short rows, const std::string& after,
+                              const std::string& typed, std::chrono::milliseconds timeout) {
+  std::vector<std::string> args = argv;
+  std::vector<std::string> envs = merged_env(env);
+  auto cargs = c_strings(args);
+  auto cenv = c_strings(envs);
+  winsize size{rows, columns, 0, 0};
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, &size);  // the child is a session leader on the slave
+  if (pid < 0) throw std::runtime_error(std::string("forkpty failed: ") + std::strerror(errno));
+  if (pid == 0) {
+    execvpe(cargs[0], cargs.data(), cenv.data());
+    _exit(127);
+  }
+  ProcessResult result;
+  bool sent = false;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  while (true) {
+    if (!sent && (after.empty() || result.out.find(after) != std::string::npos)) {
+      for (std::size_t off = 0; off < typed.size();) {
+        ssize_t put = write(master, typed.data() + off, typed.size() - off);
+        if (put <= 0) break;
+        off += static_cast<std::size_t>(put);
+      }
+      sent = true;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      result.timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    pollfd p{master, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 200))) < 0 && errno != EINTR) break;
+    if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    ssize_t got = read(master, buf, sizeof buf);
+    if (got <= 0) break;  // EIO: the child and everything it started closed the terminal
+    result.out.append(buf, static_cast<std::size_t>(got));
+  }
+  close(master);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
 ProcessResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                           std::chrono::milliseconds timeout, const std::string& input) {
+  // A child that exits before reading all its input must fail the test, not kill it with SIGPIPE.
+  static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+  (void)sigpipe_ignored;
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe failed");

@@ -23,6 +23,13 @@ struct ProcessResult {
 ProcessResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
                           std::chrono::milliseconds timeout = std::chrono::seconds(60), const std::string& input = {});
 
+// Runs argv[0] on a new pseudo-terminal of `columns` × `rows` (its stdin, stdout, stderr and
+// controlling terminal), as a user at a terminal would: `typed` is written once the output shows
+// `after` (at once when empty). `out` is all the terminal showed; `err` stays empty.
+ProcessResult run_in_terminal(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                              unsigned short columns, unsigned short rows, const std::string& after,
+                              const std::string& typed, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 // A long-running child whose stdout and stderr go to `log_path`. The destructor sends SIGTERM, waits
 // up to five seconds, then SIGKILLs.
 class ChildProcess {

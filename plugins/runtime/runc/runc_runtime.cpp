@@ -489,15 +489,28 @@ class RuncRuntime final : public rt::Runtime {
   plugin::Result<std::int32_t> exec(std::string_view container_id, const std::vector<std::string>& command,
                                     const rt::ExecStreams& streams) noexcept override {
     try {
-      if (streams.tty) return plugin::bad_request("runc: exec with a terminal is not supported yet");
       auto st = running(container_id);
       if (!st.is_ok()) return st;
-      std::vector<std::string> args = {"exec", std::string(container_id)};
+      std::vector<std::string> args = {"exec"};
+      // With a terminal, runc in the foreground makes one for the process and copies between it and
+      // its own stdio, which must be a terminal too: subprocess gives it one, whose size we set and
+      // runc passes on (it forwards SIGWINCH).
+      if (streams.tty) args.push_back("--tty");
+      args.push_back(std::string(container_id));
       args.insert(args.end(), command.begin(), command.end());
       RunOptions options;
       options.timeout = std::chrono::hours(24);
       options.on_output = streams.on_output ? streams.on_output : [](int, std::string_view) {};
       options.read_stdin = streams.read_stdin;
+      options.terminal = streams.tty;
+      if (streams.tty && streams.terminal_resized)
+        options.terminal_resized = [&streams](unsigned short& columns, unsigned short& rows) {
+          rt::TerminalSize size;
+          if (!streams.terminal_resized(size)) return false;
+          columns = size.width;
+          rows = size.height;
+          return true;
+        };
       auto r = runc(args, options);
       if (!r) return r.status();
       return r->exit_code;

@@ -2,14 +2,18 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 #include <fstream>
 #include <filesystem>
 
@@ -63,9 +67,30 @@ plugin::Result<RunResult> run(const std::vector<std::string>& argv_in, const Run
       return plugin::unavailable("open network namespace " + options.netns + ": " + std::strerror(errno));
   }
   int in[2], out[2], err[2], exec_err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return plugin::internal("pipe failed");
-  ::pipe2(out, O_CLOEXEC);
-  ::pipe2(err, O_CLOEXEC);
+  if (options.terminal) {
+    // One pseudo-terminal stands for all three: the parent's ends are dups of the master, the
+    // child's of the slave.
+    int master = -1, slave = -1;
+    winsize size{24, 80, 0, 0};
+    if (::openpty(&master, &slave, nullptr, nullptr, &size) != 0) {
+      if (netns_fd >= 0) ::close(netns_fd);
+      return plugin::internal(std::string("openpty failed: ") + std::strerror(errno));
+    }
+    ::fcntl(master, F_SETFD, FD_CLOEXEC);
+    ::fcntl(slave, F_SETFD, FD_CLOEXEC);
+    in[0] = slave;
+    in[1] = ::fcntl(master, F_DUPFD_CLOEXEC, 0);
+    out[0] = master;
+    out[1] = ::fcntl(slave, F_DUPFD_CLOEXEC, 0);
+    err[0] = -1;
+    err[1] = ::fcntl(slave, F_DUPFD_CLOEXEC, 0);
+  } else if (::pipe2(in, O_CLOEXEC) != 0) {
+    if (netns_fd >= 0) ::close(netns_fd);
+    return plugin::internal("pipe failed");
+  } else {
+    ::pipe2(out, O_CLOEXEC);
+    ::pipe2(err, O_CLOEXEC);
+  }
   ::pipe2(exec_err, O_CLOEXEC);
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -77,6 +102,10 @@ plugin::Result<RunResult> run(const std::vector<std::string>& argv_in, const Run
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
+    if (options.terminal) {
+      ::setsid();
+      ::ioctl(0, TIOCSCTTY, 0);
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -99,9 +128,8 @@ plugin::Result<RunResult> run(const std::vector<std::string>& argv_in, const Run
   bool exec_failed = ::read(exec_err[0], &child_errno, sizeof child_errno) == sizeof child_errno;
   ::close(exec_err[0]);
   if (exec_failed) {
-    ::close(in[1]);
-    ::close(out[0]);
-    ::close(err[0]);
+    for (int fd : {in[1], out[0], err[0]})
+      if (fd >= 0) ::close(fd);
     ::waitpid(pid, nullptr, 0);
     return plugin::unavailable("start " + argv[0] + ": " + std::strerror(child_errno));
   }
@@ -111,20 +139,41 @@ plugin::Result<RunResult> run(const std::vector<std::string>& argv_in, const Run
   std::size_t in_off = 0;
   int in_fd = in[1], out_fd = out[0], err_fd = err[0];
   ::fcntl(in_fd, F_SETFL, O_NONBLOCK);
-  if (!options.read_stdin && pending_in.empty()) close_fd(in_fd);
+  if (pending_in.empty() && !options.read_stdin) close_fd(in_fd);
+
+  // Streamed stdin has a thread of its own: read_stdin may wait, and output must flow meanwhile.
+  std::atomic<bool> stop_feeding{false};
+  std::thread feeder;
+  if (options.read_stdin) {
+    feeder = std::thread([&, fd = std::exchange(in_fd, -1)]() mutable {
+      std::string chunk;
+      bool ended = false;
+      while (!stop_feeding && !ended) {
+        chunk.clear();
+        ended = !options.read_stdin(chunk);
+        if (ended) break;
+        for (std::size_t off = 0; off < chunk.size() && !stop_feeding;) {
+          pollfd p{fd, POLLOUT, 0};
+          if (::poll(&p, 1, 100) <= 0) continue;
+          ssize_t put = ::write(fd, chunk.data() + off, chunk.size() - off);
+          if (put > 0) off += static_cast<std::size_t>(put);
+          else if (put < 0 && errno != EAGAIN && errno != EINTR) stop_feeding = true;  // the reader is gone
+        }
+      }
+      // The end of input: EOF on a pipe; on a terminal, a hangup (closing our end would not tell,
+      // the master stays open for the output).
+      if (ended && options.terminal) ::kill(pid, SIGHUP);
+      close_fd(fd);
+    });
+  }
   auto deadline = std::chrono::steady_clock::now() + options.timeout;
   char buf[16384];
   while (out_fd >= 0 || err_fd >= 0) {
-    if (in_fd >= 0 && in_off == pending_in.size() && options.read_stdin) {
-      std::string chunk;
-      if (options.read_stdin(chunk)) {
-        pending_in = std::move(chunk);
-        in_off = 0;
-      } else {
-        close_fd(in_fd);
-      }
-    } else if (in_fd >= 0 && in_off == pending_in.size()) {
-      close_fd(in_fd);
+    if (in_fd >= 0 && in_off == pending_in.size()) close_fd(in_fd);
+    if (unsigned short columns = 0, rows = 0; options.terminal && options.terminal_resized &&
+                                              options.terminal_resized(columns, rows)) {
+      winsize size{rows, columns, 0, 0};
+      ::ioctl(out_fd, TIOCSWINSZ, &size);  // the kernel sends SIGWINCH to the terminal's foreground group
     }
     pollfd fds[3];
     int n = 0;
@@ -157,6 +206,8 @@ plugin::Result<RunResult> run(const std::vector<std::string>& argv_in, const Run
       else if (put < 0 && errno != EAGAIN) close_fd(in_fd);
     }
   }
+  stop_feeding = true;
+  if (feeder.joinable()) feeder.join();
   close_fd(in_fd);
   close_fd(out_fd);
   close_fd(err_fd);

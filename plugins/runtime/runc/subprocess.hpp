@@ -23,8 +23,14 @@ struct RunOptions {
   std::chrono::milliseconds timeout{30'000};
   // When set, output goes here as it arrives (stream 1 or 2) instead of into the result.
   std::function<void(int stream, std::string_view data)> on_output;
-  // When set, stdin is fed from here (until it returns false) instead of `input`.
+  // When set, stdin is fed from here (until it returns false) instead of `input`, by a thread of its
+  // own; each call may wait (plugin::runtime::ExecStreams::read_stdin's contract).
   std::function<bool(std::string& chunk)> read_stdin;
+  // Run the child on a new pseudo-terminal: its stdin, stdout, stderr and controlling terminal, in a
+  // session of its own. All output is stream 1; the end of read_stdin hangs the terminal up (SIGHUP).
+  bool terminal = false;
+  // With `terminal`: asked about once every 100 ms; true with a new size (columns, rows) to set.
+  std::function<bool(unsigned short& columns, unsigned short& rows)> terminal_resized;
 };
 
 struct RunResult {

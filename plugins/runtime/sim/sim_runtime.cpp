@@ -195,6 +195,12 @@ class SimRuntime final : public rt::Runtime {
     auto r = exec_sync(container_id, command, 0);
     if (!r) return r.status();
     if (streams.on_output) streams.on_output(1, "");
+    // `cat` copies stdin to stdout, so tests can see input travel through the API and the agent.
+    if (!command.empty() && command.front() == "cat" && streams.read_stdin) {
+      std::string chunk;
+      while (streams.read_stdin(chunk))
+        if (!chunk.empty() && streams.on_output) streams.on_output(1, chunk);
+    }
     return r->exit_code;
   }
 

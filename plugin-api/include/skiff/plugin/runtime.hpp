@@ -118,13 +118,27 @@ struct ExecResult {
   std::string stderr_data;
 };
 
-// An interactive exec (kubectl exec): the runtime calls `on_output` (stream 1 = stdout, 2 = stderr)
-// as output arrives and returns the exit code when the process ends. `stdin_data` is read by the
-// runtime from the pull function until it returns false (end of input).
+// A terminal's size in character cells, as `kubectl exec -t` reports it.
+struct TerminalSize {
+  std::uint16_t width = 0;   // columns
+  std::uint16_t height = 0;  // rows
+};
+
+// An interactive exec (kubectl exec): the runtime calls `on_output` (stream 1 = stdout, 2 = stderr;
+// with a terminal everything is stream 1) as output arrives and returns the exit code when the
+// process ends.
 struct ExecStreams {
-  std::function<bool(std::string& chunk)> read_stdin;  // null: no stdin
+  // The process's stdin, pulled by the runtime until it returns false (end of input). Each call
+  // waits at most about 100 ms for input and may return true with an empty chunk (nothing yet), so a
+  // runtime can pull from a loop that also watches the process. Null: no stdin.
+  std::function<bool(std::string& chunk)> read_stdin;
   std::function<void(int stream, std::string_view data)> on_output;
+  // Give the process a terminal (`kubectl exec -t`); end of stdin then hangs the terminal up.
   bool tty = false;
+  // ABI 1.2. With `tty`: true, filling `size`, when the client reported a new terminal size since
+  // the previous call (the first call gives the initial size if one came). Never blocks. Null: no
+  // size reports.
+  std::function<bool(TerminalSize& size)> terminal_resized;
 };
 
 struct ContainerStats {
