@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent_services.hpp"
+#include "agent/image_gc.hpp"
 #include "agent/node_agent.hpp"
 #include "kernel/api/client.hpp"
 #include "kernel/api/pki.hpp"
@@ -202,6 +203,7 @@ class AgentComponent final : public kernel::Component {
       for (const auto& node : options.nodes) daemon_.node_directory()->add(node, services_);
     }
     heartbeat_->start(*sync_->cache());
+    if (auto st = start_image_gc(config); !st) return st;
     daemon_.logger().info("node agent started", {{"runtime", runtime_name},
                                                  {"nodes", std::to_string(options.nodes.size())},
                                                  {"node", options.nodes.front()}});
@@ -209,6 +211,8 @@ class AgentComponent final : public kernel::Component {
   }
 
   void stop() noexcept override {
+    if (image_gc_) image_gc_->stop();
+    image_gc_.reset();
     if (endpoint_) endpoint_->stop();
     endpoint_.reset();
     endpoint_handler_.reset();
@@ -231,6 +235,25 @@ class AgentComponent final : public kernel::Component {
   }
 
  private:
+  plugin::Status start_image_gc(const kernel::DaemonConfig& config) {
+    ImageGcPolicy policy;
+    policy.high_threshold_percent = std::stoi(config.value_or("agent.image-gc-high-threshold-percent", "85"));
+    policy.low_threshold_percent = std::stoi(config.value_or("agent.image-gc-low-threshold-percent", "80"));
+    policy.minimum_age_ms = std::stol(config.value_or("agent.image-minimum-gc-age-seconds", "120")) * 1000;
+    policy.period_ms = std::stol(config.value_or("agent.image-gc-period-seconds", "300")) * 1000;
+    if (policy.low_threshold_percent >= policy.high_threshold_percent && policy.high_threshold_percent < 100)
+      return plugin::invalid("agent.image-gc-low-threshold-percent (" + std::to_string(policy.low_threshold_percent) +
+                             ") must be below agent.image-gc-high-threshold-percent (" +
+                             std::to_string(policy.high_threshold_percent) + ")");
+    std::string path = config.value_or("agent.image-fs-path", "");
+    if (path.empty()) path = config.data_dir.string();
+    if (auto usage = filesystem_usage(path); !usage) return usage.status().with_context("agent.image-fs-path");
+    image_gc_ = std::make_unique<ImageGarbageCollector>(*runtime_, daemon_.clock(), daemon_.logger(), policy,
+                                                        [path] { return filesystem_usage(path); });
+    image_gc_->start();
+    return plugin::Status::ok();
+  }
+
   // The API server's client for `skiffd agent`, checked before anything else starts: a refused token
   // or an unreachable server stops the agent with a message naming the server.
   plugin::Status connect_remote(const std::string& server, const std::string& token, const std::string& ca_file) {
@@ -301,6 +324,7 @@ class AgentComponent final : public kernel::Component {
   std::unique_ptr<PodRelist> relist_;
   std::unique_ptr<NodeHeartbeat> heartbeat_;
   std::shared_ptr<AgentServices> services_;
+  std::unique_ptr<ImageGarbageCollector> image_gc_;
   // `skiffd agent` only: the remote API and the agent's own endpoint.
   std::unique_ptr<kernel::api::RemoteClient> remote_;
   std::unique_ptr<AgentEndpoint> endpoint_handler_;
@@ -328,6 +352,19 @@ std::vector<kernel::ComponentOption> agent_options() {
        [](std::string_view v) { return kernel::integer_in(v, 100, 3600000); }},
       {"agent.restart-backoff-max-ms", "300000", "Longest CrashLoopBackOff delay.",
        [](std::string_view v) { return kernel::integer_in(v, 100, 86400000); }},
+      {"agent.image-gc-high-threshold-percent", "85",
+       "Disk usage of the image filesystem at which unused images are removed (least recently used first); 100: never.",
+       [](std::string_view v) { return kernel::integer_in(v, 0, 100); }},
+      {"agent.image-gc-low-threshold-percent", "80", "Disk usage image garbage collection frees down to.",
+       [](std::string_view v) { return kernel::integer_in(v, 0, 100); }},
+      {"agent.image-minimum-gc-age-seconds", "120", "An image unused for less than this is never collected.",
+       [](std::string_view v) { return kernel::integer_in(v, 0, 31536000); }},
+      {"agent.image-gc-period-seconds", "300", "How often image garbage collection looks at the disk.",
+       [](std::string_view v) { return kernel::integer_in(v, 1, 86400); }},
+      {"agent.image-fs-path", "",
+       "A path on the filesystem holding the runtime's images, for image garbage collection; empty: the data dir "
+       "(where the runc runtime keeps images by default).",
+       any},
       {"agent.node-cpu", "", "CPU capacity the node reports; empty: this machine's.", any},
       {"agent.node-memory", "", "Memory capacity the node reports (a quantity); empty: this machine's.", any},
       {"agent.node-pods", "110", "Most pods the node accepts.", [](std::string_view v) { return kernel::integer_in(v, 1, 10000); }},

@@ -559,27 +559,12 @@ PodRelist::PodRelist(PodSync& sync, std::int64_t interval_ms, std::function<void
 PodRelist::~PodRelist() { stop(); }
 
 void PodRelist::start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    std::unique_lock wait_lock(mu_);
-    while (!cv_.wait_for(wait_lock, std::chrono::milliseconds(interval_ms_), [this] { return stopping_; })) {
-      wait_lock.unlock();
-      for (const auto& key : sync_.relist()) enqueue_(key);
-      wait_lock.lock();
-    }
+  periodic_.start(std::chrono::milliseconds(interval_ms_), [this] {
+    for (const auto& key : sync_.relist()) enqueue_(key);
   });
 }
 
-void PodRelist::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void PodRelist::stop() { periodic_.stop(); }
 
 // ---- NodeHeartbeat -----------------------------------------------------------------------------
 
@@ -683,27 +668,14 @@ plugin::Status NodeHeartbeat::beat(const plugin::Cache& cache) {
 }
 
 void NodeHeartbeat::start(const plugin::Cache& cache) {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this, &cache] {
-    std::unique_lock wait_lock(mu_);
-    while (!stopping_) {
-      wait_lock.unlock();
-      if (auto st = beat(cache); !st) logger_.warn("heartbeat failed", {{"error", st.message()}});
-      wait_lock.lock();
-      cv_.wait_for(wait_lock, std::chrono::milliseconds(options_.heartbeat_interval_ms), [this] { return stopping_; });
-    }
-  });
+  periodic_.start(
+      std::chrono::milliseconds(options_.heartbeat_interval_ms),
+      [this, &cache] {
+        if (auto st = beat(cache); !st) logger_.warn("heartbeat failed", {{"error", st.message()}});
+      },
+      /*run_at_start=*/true);
 }
 
-void NodeHeartbeat::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void NodeHeartbeat::stop() { periodic_.stop(); }
 
 }  // namespace skiff::agent

@@ -23,6 +23,7 @@
 #include "skiff/plugin/client.hpp"
 #include "skiff/plugin/controller.hpp"
 #include "skiff/plugin/host.hpp"
+#include "agent/periodic.hpp"
 #include "agent/pod_status.hpp"
 #include "agent/pod_volumes.hpp"
 #include "agent/probes.hpp"
@@ -133,10 +134,7 @@ class PodRelist {
   PodSync& sync_;
   const std::int64_t interval_ms_;
   const std::function<void(const std::string&)> enqueue_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  Periodic periodic_;
 };
 
 // Node objects and their heartbeats.
@@ -163,10 +161,7 @@ class NodeHeartbeat {
   const plugin::Clock& clock_;
   plugin::Logger& logger_;
   const std::string runtime_version_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  Periodic periodic_;
 };
 
 }  // namespace skiff::agent

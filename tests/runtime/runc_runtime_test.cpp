@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "agent/image_gc.hpp"
 #include "image_store.hpp"
 #include "oci_archive.hpp"
 #include "runc_runtime.hpp"
@@ -547,6 +548,106 @@ TEST_F(RuncRuntimeTest, CrunRunsThroughTheSamePlugin) {
   EXPECT_EQ(wait_exited(*runtime_, exited).exit_code, 7);
   ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
   expect_nothing_left({}, {id, exited});
+}
+
+// Image garbage collection (agent/image_gc.cpp, the kubelet's image manager) over this plugin and its
+// real image store: above the high threshold, unused images go, least recently used first (never
+// used before used), until the low threshold; an image a container was made from stays, and so does
+// one younger than the minimum age. The disk figures come from the test through the collector's
+// usage function (filling this machine's disk to a threshold is not an option); the real statvfs
+// reading is checked at the end.
+TEST_F(RuncRuntimeTest, ImageGarbageCollectionRemovesUnusedImagesLeastRecentlyUsedFirst) {
+  auto import = [&](const std::string& ref, const std::string& content) {
+    TestImage image;
+    image.layers.push_back({{"data.txt", LayerEntry::Type::kFile, content, 0644}});
+    image.ref_name = ref;
+    write_oci_archive(dir_.path() / "extra.tar", image);
+    oci::ImageStore store(dir_.path() / "images");
+    auto imported = oci::import_archive(store, dir_.path() / "extra.tar");
+    EXPECT_TRUE(imported) << imported.status().message();
+    return imported ? (*imported)[0].config_digest : std::string();
+  };
+  const std::string used_before = import("skiff.test/used-before:1", std::string(300'000, 'u'));
+  const std::string never_used = import("skiff.test/never-used:1", std::string(200'000, 'n'));
+  auto runtime = make("runc");
+  ASSERT_TRUE(runtime);
+  auto ids = [&] {
+    std::set<std::string> out;
+    if (auto images = runtime->list_images())
+      for (const auto& i : *images) out.insert(i.id);
+    return out;
+  };
+  std::uint64_t never_used_size = 0;
+  auto listed = runtime->list_images();
+  ASSERT_TRUE(listed) << listed.status().message();
+  for (const auto& i : *listed)
+    if (i.id == never_used) never_used_size = i.size_bytes;
+  ASSERT_GT(never_used_size, 0u);
+
+  FakeClock clock;
+  kernel::StructuredLogger logger{"test", 2, plugin::LogLevel::kWarn};
+  agent::ImageGcPolicy policy;
+  policy.high_threshold_percent = 50;
+  policy.low_threshold_percent = 40;
+  policy.minimum_age_ms = 120'000;
+  // Capacity 10 X; usage starts at 10% (nothing to do).
+  const std::uint64_t x = never_used_size;
+  std::uint64_t used = x;
+  agent::ImageGarbageCollector gc(*runtime, clock, logger, policy, [&]() -> plugin::Result<agent::FilesystemUsage> {
+    return agent::FilesystemUsage{10 * x, 10 * x - used};
+  });
+
+  // A sandbox with a container of busybox (stays) and one of used-before (removed later).
+  auto sb = sandbox("gc");
+  auto sandbox_id = runtime->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  auto keeper = runtime->create_container(*sandbox_id, container("keeper", {"/bin/sleep", "60"}), sb);
+  ASSERT_TRUE(keeper) << keeper.status().message();
+  auto c = container("before", {"/data.txt"});
+  c.image = "skiff.test/used-before:1";
+  auto before = runtime->create_container(*sandbox_id, c, sb);
+  ASSERT_TRUE(before) << before.status().message();
+  auto quiet = gc.collect();
+  ASSERT_TRUE(quiet) << quiet.status().message();
+  EXPECT_FALSE(quiet->ran);
+  ASSERT_TRUE(runtime->remove_container(*before));
+  clock.advance_ms(600'000);
+
+  // 50% full: free X, to 40%. The never-used image is the least recently used and is X.
+  used = 5 * x;
+  auto first = gc.collect();
+  ASSERT_TRUE(first) << first.status().message();
+  EXPECT_TRUE(first->ran);
+  EXPECT_EQ(first->usage_percent, 50u);
+  EXPECT_EQ(first->removed, std::vector<std::string>{never_used});
+  EXPECT_EQ(ids(), (std::set<std::string>{image_id_, used_before}));
+
+  // 90% full: everything unused goes and still not enough is freed (the kubelet's
+  // FreeDiskSpaceFailed); the image the container was made from stays.
+  used = 9 * x;
+  auto second = gc.collect();
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.status().message().find("image filesystem is 90% full"), std::string::npos) << second.status().message();
+  EXPECT_EQ(ids(), std::set<std::string>{image_id_});
+
+  // An image pulled a minute ago is too young to collect; after the minimum age it goes.
+  const std::string young = import("skiff.test/young:1", "young");
+  ASSERT_TRUE(gc.collect().status().message().find("0 images unused and old enough") != std::string::npos);
+  EXPECT_TRUE(ids().count(young));
+  clock.advance_ms(121'000);
+  (void)gc.collect();
+  EXPECT_FALSE(ids().count(young));
+  EXPECT_TRUE(ids().count(image_id_));
+  ASSERT_TRUE(runtime->remove_sandbox(*sandbox_id));
+
+  // The production reading: statvfs of a real path, and a clear error for a missing one.
+  auto real = agent::filesystem_usage(dir_.str());
+  ASSERT_TRUE(real) << real.status().message();
+  EXPECT_GT(real->capacity_bytes, 0u);
+  EXPECT_LE(real->available_bytes, real->capacity_bytes);
+  auto missing = agent::filesystem_usage(dir_.str() + "/no/such/dir");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.status().message().find("/no/such/dir"), std::string::npos);
 }
 
 TEST_F(RuncRuntimeTest, BadOptionsAreRefusedNamingTheKey) {
