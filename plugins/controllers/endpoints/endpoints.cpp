@@ -216,9 +216,11 @@ plugin::Status EndpointsController::sync_endpoints(const std::string& ns, const 
                                                    const plugin::Object* service, const Json* subsets) {
   plugin::ObjectPtr current = host_->cache.get(kEndpoints, ns, name);
   if (service == nullptr) {
-    if (!current) return plugin::Status::ok();
+    // Deleted by name even when the cache has no Endpoints yet: the ones created just before the
+    // Service went may not have reached the cache, and their event alone would not bring the key
+    // back (see map_event). Kubernetes' endpoints controller deletes by name too.
     plugin::DeleteOptions options;
-    options.precondition_uid = current->uid;
+    if (current) options.precondition_uid = current->uid;
     auto r = host_->client.remove(kEndpoints, ns, name, options);
     if (!r && r.status().code() != Code::kNotFound && r.status().code() != Code::kConflict) return r.status();
     return plugin::Status::ok();
