@@ -1,5 +1,7 @@
 #include "agent/image_gc.hpp"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -25,7 +27,7 @@ ImageGarbageCollector::ImageGarbageCollector(rt::Runtime& runtime, const plugin:
 
 ImageGarbageCollector::~ImageGarbageCollector() { stop(); }
 
-plugin::Status ImageGarbageCollector::refresh(std::int64_t now, std::vector<rt::ImageInfo>& images) {
+plugin::Status ImageGarbageCollector::refresh(std::int64_t now) {
   auto listed = runtime_.list_images();
   if (!listed) return listed.status().with_context("image GC: list images");
   auto containers = runtime_.list_containers("");
@@ -41,14 +43,12 @@ plugin::Status ImageGarbageCollector::refresh(std::int64_t now, std::vector<rt::
     next[image.id] = r;
   }
   records_ = std::move(next);  // images removed by others are forgotten
-  images = std::move(*listed);
   return plugin::Status::ok();
 }
 
 plugin::Result<ImageGcResult> ImageGarbageCollector::collect() {
   const std::int64_t now = clock_.now_ms();
-  std::vector<rt::ImageInfo> images;
-  if (auto st = refresh(now, images); !st) return st;
+  if (auto st = refresh(now); !st) return st;
   auto usage = usage_();
   if (!usage) return usage.status();
   ImageGcResult result;
@@ -113,8 +113,7 @@ void ImageGarbageCollector::start() {
       next = std::chrono::steady_clock::now() + std::chrono::milliseconds(policy_.period_ms);
       if (auto r = collect(); !r) st = r.status();
     } else {
-      std::vector<rt::ImageInfo> images;
-      st = refresh(clock_.now_ms(), images);
+      st = refresh(clock_.now_ms());
     }
     if (!st) logger_.warn("image garbage collection failed", {{"error", st.message()}});
   });

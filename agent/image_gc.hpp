@@ -6,8 +6,6 @@
 // for a pod about to start must not be undone).
 #pragma once
 
-#include <sys/statvfs.h>
-
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -68,7 +66,8 @@ class ImageGarbageCollector {
     std::int64_t last_used_ms = 0;  // 0: never seen in use
     std::uint64_t size_bytes = 0;
   };
-  plugin::Status refresh(std::int64_t now, std::vector<plugin::runtime::ImageInfo>& images);
+  // Notes the images present and which of them containers use now.
+  plugin::Status refresh(std::int64_t now);
 
   plugin::runtime::Runtime& runtime_;
   const plugin::Clock& clock_;

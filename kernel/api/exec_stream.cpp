@@ -89,10 +89,7 @@ class ClientFrames {
     if (channel == kStdin) {
       input_.push_stdin(message);
     } else if (channel == kResize) {
-      Json size = Json::parse(message, nullptr, false);
-      if (size.is_object() && size.value("Width", 0) > 0 && size.value("Height", 0) > 0 &&
-          size.value("Width", 0) <= 0xFFFF && size.value("Height", 0) <= 0xFFFF)
-        input_.resize({static_cast<std::uint16_t>(size.value("Width", 0)), static_cast<std::uint16_t>(size.value("Height", 0))});
+      if (auto size = parse_terminal_size(message)) input_.resize(*size);
     } else if (channel == kCloseChannel && !message.empty() && message[0] == kStdin) {
       input_.close_stdin();
     }
@@ -165,6 +162,17 @@ std::string websocket_accept(const std::string& key) {
   std::size_t written = 0;
   mbedtls_base64_encode(out, sizeof out, &written, digest, sizeof digest);
   return std::string(reinterpret_cast<const char*>(out), written);
+}
+
+std::optional<plugin::runtime::TerminalSize> parse_terminal_size(std::string_view json) {
+  Json size = Json::parse(json, nullptr, false);
+  if (!size.is_object()) return std::nullopt;
+  const Json& w = size["Width"];
+  const Json& h = size["Height"];
+  if (!w.is_number_integer() || !h.is_number_integer()) return std::nullopt;
+  const auto width = w.get<std::int64_t>(), height = h.get<std::int64_t>();
+  if (width <= 0 || height <= 0 || width > 0xFFFF || height > 0xFFFF) return std::nullopt;
+  return plugin::runtime::TerminalSize{static_cast<std::uint16_t>(width), static_cast<std::uint16_t>(height)};
 }
 
 std::string websocket_frame(std::string_view payload, unsigned char opcode) {

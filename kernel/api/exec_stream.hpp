@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,10 @@ namespace skiff::kernel::api {
 
 // RFC 6455: the server's answer to the client's Sec-WebSocket-Key.
 std::string websocket_accept(const std::string& key);
+
+// A terminal size message, {"Width":W,"Height":H} (kubectl's channel 4, the agent protocol's
+// channel 5); nullopt unless both are in 1..65535.
+std::optional<plugin::runtime::TerminalSize> parse_terminal_size(std::string_view json);
 
 // One unmasked server frame (binary, or `opcode`: 0x8 close, 0xA pong).
 std::string websocket_frame(std::string_view payload, unsigned char opcode = 0x2);

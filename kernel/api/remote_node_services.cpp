@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "kernel/api/client.hpp"
+#include "kernel/api/exec_stream.hpp"
 
 namespace skiff::kernel::api {
 namespace {
@@ -163,6 +164,10 @@ std::string pod_exec_target(const PodExecRequest& r, std::string_view session) {
   return t;
 }
 
+std::string pod_exec_input_target(const PodExecRequest& r, std::string_view session) {
+  return "/pods/" + url_encode(r.ns) + "/" + url_encode(r.pod) + "/exec/input?session=" + url_encode(session);
+}
+
 plugin::Result<PodLogRequest> pod_log_request_of(const HttpRequest& req) {
   PodLogRequest r;
   if (auto st = common_fields(req, "log", r.ns, r.pod, r.uid, r.container); !st) return st;
@@ -200,9 +205,7 @@ void apply_exec_input(std::string_view frames, ExecInput& input) {
     if (channel == kExecChannelStdin) {
       input.push_stdin(payload);
     } else if (channel == kExecChannelResize) {
-      Json size = Json::parse(payload, nullptr, false);
-      if (size.is_object())
-        input.resize({static_cast<std::uint16_t>(size.value("Width", 0)), static_cast<std::uint16_t>(size.value("Height", 0))});
+      if (auto size = parse_terminal_size(payload)) input.resize(*size);
     } else if (channel == kExecChannelStdinEnd) {
       input.close_stdin();
     }
@@ -315,8 +318,7 @@ plugin::Result<std::int32_t> RemoteNodeServices::pod_exec(const PodExecRequest& 
     char id[33];
     std::snprintf(id, sizeof id, "%08x%08x%08x%08x", random(), random(), random(), random());
     session = id;
-    const std::string target = "/pods/" + url_encode(request.ns) + "/" + url_encode(request.pod) +
-                               "/exec/input?session=" + session;
+    const std::string target = pod_exec_input_target(request, session);
     forwarder = std::thread([this, input, target, &finished, with_stdin = request.stdin]() mutable {
       try {
         HttpClient http(config_, timeout_);

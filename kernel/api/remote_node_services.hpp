@@ -36,6 +36,7 @@ inline constexpr int kExecChannelStdin = 0, kExecChannelResize = 5, kExecChannel
 // The request targets, and the requests an agent reads back from them.
 std::string pod_log_target(const PodLogRequest& request);
 std::string pod_exec_target(const PodExecRequest& request, std::string_view session = {});
+std::string pod_exec_input_target(const PodExecRequest& request, std::string_view session);
 // kBadRequest naming the parameter when one is malformed; kNotFound for another path.
 plugin::Result<PodLogRequest> pod_log_request_of(const HttpRequest& request);
 plugin::Result<PodExecRequest> pod_exec_request_of(const HttpRequest& request);

@@ -148,7 +148,7 @@ plugin::Result<RunResult> run(const std::vector<std::string>& argv_in, const Run
     feeder = std::thread([&, fd = std::exchange(in_fd, -1)]() mutable {
       std::string chunk;
       bool ended = false;
-      while (!stop_feeding && !ended) {
+      while (!stop_feeding) {
         chunk.clear();
         ended = !options.read_stdin(chunk);
         if (ended) break;
