@@ -104,6 +104,9 @@ TEST(ImageStore, ACorruptedBlobIsRefusedNamingItsDigest) {
   auto record = store.find("skiff.test/hello:1");
   ASSERT_TRUE(record && *record);
 
+  // Import unpacked the image; take that away, so the next use unpacks again, from the blobs.
+  EXPECT_TRUE(fs::exists(dir.path() / "store/rootfs" / written.config_digest.substr(7)));
+  fs::remove_all(dir.path() / "store/rootfs" / written.config_digest.substr(7));
   // Flip the stored layer's content: unpacking must refuse it, naming the digest.
   const std::string& layer = written.layer_digests[0];
   fs::path blob = dir.path() / "store/blobs/sha256" / layer.substr(7);

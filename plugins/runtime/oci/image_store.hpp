@@ -70,7 +70,7 @@ class ImageStore {
   // By reference (normalised first), by image id ("sha256:<config>"), or by reference@digest.
   plugin::Result<std::optional<ImageRecord>> find(std::string_view reference_or_id) const;
   plugin::Result<ImageConfig> config(const ImageRecord& image) const;
-  // The image's layers unpacked (whiteouts applied) into rootfs/<config hex>; unpacked on first use.
+  // The image's layers unpacked (whiteouts applied) into rootfs/<config hex>; made by import and pull, else on first use.
   plugin::Result<std::filesystem::path> rootfs(const ImageRecord& image);
   // Drops every reference to the image (by reference or id), then garbage-collects.
   plugin::Status remove(std::string_view reference_or_id);

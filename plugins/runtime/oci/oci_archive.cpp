@@ -108,6 +108,8 @@ plugin::Result<std::vector<ImageRecord>> import_archive(ImageStore& store, const
     }
     auto image = store.tag(reference, digest);
     if (!image) return image.status().with_context(where);
+    // Unpacked now, as containerd unpacks on import: a container's start is then only a mount.
+    if (auto root = store.rootfs(*image); !root) return root.status().with_context(where);
     out.push_back(std::move(*image));
   }
   return out;

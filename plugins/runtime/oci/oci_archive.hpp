@@ -15,7 +15,8 @@ namespace skiff::plugins::runtime::oci {
 // index.json: `name` when given (for an archive of one image; a name without a tag takes the
 // image's "org.opencontainers.image.ref.name" tag when that is a bare tag), else the
 // "io.containerd.image.name" annotation, else "org.opencontainers.image.ref.name" when it is a
-// full reference. An image with no name at all is refused.
+// full reference. An image with no name at all is refused. Each image is unpacked (its rootfs made)
+// before this returns.
 plugin::Result<std::vector<ImageRecord>> import_archive(ImageStore& store, const std::filesystem::path& archive,
                                                         std::string_view name = {});
 

@@ -133,7 +133,11 @@ plugin::Result<ImageRecord> pull_image(ImageStore& store, std::string_view refer
   Puller puller{store, *ref, options};
   auto digest = ref->digest.empty() ? puller.manifest(ref->tag, false) : puller.manifest(ref->digest, true);
   if (!digest) return digest.status();
-  return store.tag(ref->str(), *digest);
+  auto image = store.tag(ref->str(), *digest);
+  if (!image) return image;
+  // Unpacked now, as containerd's pull does: the first container's start is then only a mount.
+  if (auto root = store.rootfs(*image); !root) return root.status().with_context("pull " + ref->str());
+  return image;
 }
 
 }  // namespace skiff::plugins::runtime::oci

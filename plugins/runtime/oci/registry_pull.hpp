@@ -1,6 +1,6 @@
 // Pull over the OCI distribution v2 API (plain HTTP, no auth yet): the manifest (OCI or Docker
 // schema 2, index or manifest list resolved to linux/amd64), then config and layers, each verified
-// against its digest before it is stored.
+// against its digest before it is stored, then the image unpacked (ImageStore::rootfs).
 #pragma once
 
 #include <string_view>

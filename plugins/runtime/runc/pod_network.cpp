@@ -1,7 +1,10 @@
 #include "pod_network.hpp"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +14,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "subprocess.hpp"
 
@@ -35,23 +39,34 @@ plugin::Status create_netns(const fs::path& path) {
     if (fd < 0) return plugin::internal("create " + path.string() + ": " + std::strerror(errno));
     ::close(fd);
   }
-  // A child unshares its network namespace and bind-mounts it onto the file; the mount keeps it alive.
+  // A network namespace belongs to a thread, not to the process: a thread of our own unshares it,
+  // bind-mounts it onto the file (the mount keeps it alive) and brings its `lo` up, then ends, and
+  // the namespace is nobody's but the mount's. A thread costs far less than forking the daemon, and
+  // `lo` up is all CNI's loopback plugin would do, for a ~15 ms Go program start per pod (measured
+  // with bench_pod_startup).
   const std::string target = path.string();
-  pid_t pid = ::fork();
-  if (pid < 0) return plugin::internal(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    if (::unshare(CLONE_NEWNET) != 0) ::_exit(1);
-    if (::mount("/proc/self/ns/net", target.c_str(), nullptr, MS_BIND, nullptr) != 0) ::_exit(2);
-    ::_exit(0);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  std::string failed;
+  std::thread([&] {
+    if (::unshare(CLONE_NEWNET) != 0) failed = std::string("unshare: ") + std::strerror(errno);
+    else if (::mount(("/proc/self/task/" + std::to_string(::gettid()) + "/ns/net").c_str(), target.c_str(), nullptr,
+                     MS_BIND, nullptr) != 0)
+      failed = std::string("bind mount: ") + std::strerror(errno);
+    else {  // the socket is in the new namespace, so the ioctls reach its lo
+      int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      ifreq req{};
+      std::strcpy(req.ifr_name, "lo");
+      if (sock < 0 || ::ioctl(sock, SIOCGIFFLAGS, &req) != 0) failed = std::string("lo: ") + std::strerror(errno);
+      else {
+        req.ifr_flags |= IFF_UP;
+        if (::ioctl(sock, SIOCSIFFLAGS, &req) != 0) failed = std::string("lo up: ") + std::strerror(errno);
+      }
+      if (sock >= 0) ::close(sock);
+    }
+  }).join();
+  if (!failed.empty()) {
+    ::umount2(target.c_str(), MNT_DETACH);
     ::unlink(target.c_str());
-    return plugin::internal("create network namespace at " + target + ": " +
-                            (WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "unshare" : "bind mount") +
-                            " failed (needs root)");
+    return plugin::internal("create network namespace at " + target + ": " + failed + " (needs root)");
   }
   return plugin::Status::ok();
 }
@@ -121,8 +136,6 @@ std::string PodNetwork::portmap_config(const std::vector<plugin::runtime::PortMa
 plugin::Result<std::string> PodNetwork::add(const std::string& sandbox_id, const std::string& netns,
                                             const std::vector<plugin::runtime::PortMapping>& ports,
                                             const fs::path& result_file) {
-  Json lo = {{"cniVersion", kCniVersion}, {"name", "skiff-loopback"}, {"type", "loopback"}};
-  if (auto r = invoke("ADD", "loopback", "lo", sandbox_id, netns, lo.dump()); !r) return r.status();
   auto result = invoke("ADD", "bridge", "eth0", sandbox_id, netns, bridge_config());
   if (!result) return result.status();
   {
@@ -160,8 +173,6 @@ plugin::Status PodNetwork::del(const std::string& sandbox_id, const std::string&
   Json bridge = Json::parse(bridge_config());
   if (Json p = Json::parse(prev, nullptr, false); p.is_object()) bridge["prevResult"] = p;
   if (auto r = invoke("DEL", "bridge", "eth0", sandbox_id, netns, bridge.dump()); !r) return r.status();
-  Json lo = {{"cniVersion", kCniVersion}, {"name", "skiff-loopback"}, {"type", "loopback"}};
-  if (auto r = invoke("DEL", "loopback", "lo", sandbox_id, netns, lo.dump()); !r) return r.status();
   return plugin::Status::ok();
 }
 

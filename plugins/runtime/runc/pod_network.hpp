@@ -1,6 +1,6 @@
 // A pod's network: its own network namespace, kept alive by a bind mount under the sandbox's state
-// directory (no process holds it), wired up through CNI: loopback, then bridge + host-local for
-// the pod IP, then portmap when the pod publishes hostPorts. The CNI plugins run in the node's
+// directory (no process holds it), with `lo` up from the start, wired up through CNI: bridge +
+// host-local for the pod IP, then portmap when the pod publishes hostPorts. The CNI plugins run in the node's
 // network namespace (`node_netns`; empty: the daemon's own), which is where the bridge, the pod's
 // veth peer and the portmap rules end up.
 #pragma once
@@ -23,7 +23,8 @@ struct NetworkOptions {
   bool ip_masq = false;
 };
 
-// A new, empty network namespace bind-mounted at `path` (a file that is created).
+// A new network namespace, bind-mounted at `path` (a file that is created), whose only interface
+// is `lo`, up.
 plugin::Status create_netns(const std::filesystem::path& path);
 // Unmounts and deletes it; the veth inside goes with the namespace. Idempotent.
 plugin::Status destroy_netns(const std::filesystem::path& path);

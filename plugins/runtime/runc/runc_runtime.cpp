@@ -765,7 +765,7 @@ const std::array<plugin::OptionSpec, 10> kOptions{{
     {"state-dir", "", "sandboxes, containers and runc's --root; empty: <data-dir>/runtime/runc"},
     {"image-dir", "", "the OCI image store (skiff image import writes there); empty: <data-dir>/images"},
     {"shim", "", "path of skiff-runc-shim; empty: the one next to this plugin"},
-    {"cni-plugin-dir", "/usr/lib/cni", "where the CNI plugins (bridge, host-local, loopback, portmap) are"},
+    {"cni-plugin-dir", "/usr/lib/cni", "where the CNI plugins (bridge, host-local, portmap) are"},
     {"pod-cidr", "10.88.0.0/16", "the node's pod network; pod IPs come from it (host-local)"},
     {"bridge", "skiff0", "name of the Linux bridge pods are attached to"},
     {"node-netns", "", "path of the network namespace the bridge and veths live in; empty: the daemon's"},
@@ -782,7 +782,7 @@ plugin::Result<std::unique_ptr<rt::Runtime>> make_runc_runtime(RuncOptions optio
   if (options.shim.empty()) options.shim = (own_directory() / "skiff-runc-shim").string();
   if (::access(options.shim.c_str(), X_OK) != 0)
     return plugin::invalid("runtime.runc.shim: '" + options.shim + "' is not an executable (build skiff-runc-shim)");
-  for (const char* cni : {"bridge", "host-local", "loopback", "portmap"})
+  for (const char* cni : {"bridge", "host-local", "portmap"})
     if (::access((options.cni_plugin_dir + "/" + cni).c_str(), X_OK) != 0)
       return plugin::invalid("runtime.runc.cni-plugin-dir: no CNI plugin '" + std::string(cni) + "' in " +
                              options.cni_plugin_dir + " (install containernetworking-plugins)");
