@@ -14,6 +14,7 @@
 #include <memory>
 #include <regex>
 
+#include "nftables.hpp"
 #include "proxy_modes.hpp"
 #include "tests/support/netns_lab.hpp"
 
@@ -146,6 +147,41 @@ void BM_Throughput(benchmark::State& state) {
 
 }  // namespace
 
+// The nftables mode's own CPU for the sync after one changed endpoint (the nft run is not in it; no
+// root needed): rendering the whole state and diffing it against what was written, which is what a
+// sync that adds or removes a service port does.
+void BM_NftablesRenderAndDiff(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  std::vector<ProxyState> states = {services(n, 0), services(n, 1)};
+  namespace nft = skiff::plugins::proxy::nftables;
+  nft::NftObjects written = nft::render_objects(states[0], {});
+  std::size_t generation = 0, script_bytes = 0;
+  for (auto _ : state) {
+    nft::NftObjects desired = nft::render_objects(states[++generation % 2], {});
+    script_bytes = nft::nft_script(written, desired, false).size();
+    written = std::move(desired);
+  }
+  state.counters["script_bytes"] = static_cast<double>(script_bytes);
+}
+
+// The same sync as the mode does it: element edits worked out from the changed service port alone.
+void BM_NftablesElementDelta(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  std::vector<ProxyState> states = {services(n, 0), services(n, 1)};
+  namespace nft = skiff::plugins::proxy::nftables;
+  nft::NftWritten written = nft::written_for(states[0], {});
+  ProxyState synced = states[0];
+  std::size_t generation = 0, script_bytes = 0;
+  for (auto _ : state) {
+    auto script = nft::element_delta(synced, states[++generation % 2], written, {});
+    if (!script) return state.SkipWithError("element_delta refused an endpoint move");
+    script_bytes = script->size();
+  }
+  state.counters["script_bytes"] = static_cast<double>(script_bytes);
+}
+
+BENCHMARK(BM_NftablesRenderAndDiff)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NftablesElementDelta)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FullSync)->ArgsProduct({{0, 1, 2}, {1000, 10000}})->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_OneEndpointChange)->ArgsProduct({{0, 1, 2}, {1000, 10000}})->Iterations(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Throughput)->DenseRange(0, 3)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();

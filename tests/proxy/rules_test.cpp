@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include "ipvs.hpp"
 #include "iptables.hpp"
 #include "nftables.hpp"
@@ -152,6 +155,70 @@ TEST(NftablesRules, VerdictMapsAndOneTransaction) {
   EXPECT_LT(delta.find("flush chain ip skiff-proxy lb-3"), delta.find("delete chain ip skiff-proxy slot-2")) << delta;
   EXPECT_LT(delta.find("delete chain ip skiff-proxy slot-2"), delta.find("delete map ip skiff-proxy endpoints-2")) << delta;
   EXPECT_EQ(count(delta, "endpoints-0"), 0u) << "an unchanged map must not be touched: " << delta;
+}
+
+// The objects as sets of lines: element_delta appends and erases, render_objects writes in order.
+std::map<std::string, std::set<std::string>> line_sets(const nftables::NftObjects& objs) {
+  std::map<std::string, std::set<std::string>> out;
+  for (const auto& [name, o] : objs) out[name] = {o.lines.begin(), o.lines.end()};
+  return out;
+}
+
+TEST(NftablesRules, AMovedEndpointIsElementEditsWorkedOutFromItsServicePortAlone) {
+  // A second service shares the first one's endpoint 10.244.0.11: its hairpin pair must stay.
+  ProxyState state = sample();
+  ServicePort other = state.services[0];
+  other.name = "other";
+  other.cluster_ip = "10.96.0.12";
+  other.node_port = 0;
+  other.endpoints = {{"10.244.0.11", 9090, true}};
+  state.services.push_back(other);
+  nftables::NftWritten written = nftables::written_for(state, {});
+  ProxyState synced = state;
+
+  ProxyState moved = state;
+  moved.services[0].endpoints[1].ip = "10.244.9.9";
+  auto script = nftables::element_delta(synced, moved, written, {});
+  ASSERT_TRUE(script);
+  // The same transaction a full render and diff makes, less the hairpin pair still in use.
+  EXPECT_EQ(*script,
+            "add table ip skiff-proxy\n"
+            "delete element ip skiff-proxy endpoints-1 { 10.96.0.10 . tcp . 80 }\n"
+            "delete element ip skiff-proxy nodeport-endpoints-1 { tcp . 30080 }\n"
+            "add element ip skiff-proxy endpoints-1 { 10.96.0.10 . tcp . 80 : 10.244.9.9 . 8080 }\n"
+            "add element ip skiff-proxy hairpin { 10.244.9.9 . 10.244.9.9 }\n"
+            "add element ip skiff-proxy nodeport-endpoints-1 { tcp . 30080 : 10.244.9.9 . 8080 }\n");
+  // What it wrote down is what rendering the new state gives, and the state it came from moved on.
+  EXPECT_EQ(line_sets(written.objects), line_sets(nftables::render_objects(moved, {})));
+  EXPECT_EQ(synced.services[0].endpoints[1].ip, "10.244.9.9");
+  EXPECT_EQ(nftables::element_delta(synced, moved, written, {}), std::string()) << "nothing changed: nothing to run";
+
+  // The other service leaves 10.244.0.11 too: now its hairpin pair goes.
+  ProxyState gone = moved;
+  gone.services[2].endpoints[0].ip = "10.244.7.7";
+  script = nftables::element_delta(synced, gone, written, {});
+  ASSERT_TRUE(script);
+  EXPECT_NE(script->find("delete element ip skiff-proxy hairpin { 10.244.0.11 . 10.244.0.11 }\n"), std::string::npos) << *script;
+  EXPECT_EQ(line_sets(written.objects), line_sets(nftables::render_objects(gone, {})));
+
+  // More than element edits: refused, and nothing touched.
+  const auto before = line_sets(written.objects);
+  ProxyState fewer = gone;
+  fewer.services[0].endpoints.pop_back();  // needs lb-2, which the table does not have
+  EXPECT_FALSE(nftables::element_delta(synced, fewer, written, {}));
+  ProxyState added = gone;
+  added.services.push_back(other);  // a new service port
+  EXPECT_FALSE(nftables::element_delta(synced, added, written, {}));
+  EXPECT_EQ(line_sets(written.objects), before);
+  EXPECT_EQ(synced.services[0].endpoints.size(), 3u);
+
+  ProxyState affinity_state = sample(true);
+  nftables::NftWritten affinity_written = nftables::written_for(affinity_state, {});
+  ProxyState affinity_synced = affinity_state;
+  ProxyState affinity_moved = affinity_state;
+  affinity_moved.services[0].endpoints[0].ip = "10.244.9.9";
+  EXPECT_FALSE(nftables::element_delta(affinity_synced, affinity_moved, affinity_written, {}))
+      << "ClientIP affinity keeps a chain per endpoint: a full render";
 }
 
 TEST(NftablesRules, AffinityUsesDynamicSetsThatSurviveResyncs) {
