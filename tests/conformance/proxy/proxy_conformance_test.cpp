@@ -229,6 +229,18 @@ TEST_P(ProxyConformance, RemovedEndpointGetsNoNewConnections) {
   EXPECT_GT(seen.count("pod1"), 0u);
 }
 
+// Same number of endpoints, one swapped for another: the resync modes do as element edits alone
+// (nftables' element_delta), with the balancing chains left as they are.
+TEST_P(ProxyConformance, ReplacedEndpointTakesOverFromTheOldOne) {
+  sync(web({0, 1}));
+  ASSERT_EQ(spread(kClusterIp, kPort, 3).size(), 3u);  // three connections answered
+  sync(web({0, 2}));
+  auto seen = spread(kClusterIp, kPort, 40);
+  EXPECT_EQ(seen.count("pod1"), 0u) << "the replaced endpoint still received new connections";
+  EXPECT_GT(seen.count("pod0"), 0u);
+  EXPECT_GT(seen.count("pod2"), 0u) << "the new endpoint received no connections";
+}
+
 TEST_P(ProxyConformance, NotReadyEndpointGetsNoNewConnections) {
   auto state = web({0, 1, 2});
   for (auto& sp : state.services) sp.endpoints[0].ready = false;
