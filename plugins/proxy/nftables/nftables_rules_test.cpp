@@ -1,124 +1,22 @@
-// What each proxy mode writes for a given state: the iptables chains and the restore script's
-// incremental shape, the nftables objects and transaction, and the IPVS rules (IPVS cannot run on
-// this kernel, so for that mode these generated rules and the startup refusal are what is tested).
-#include <unistd.h>
-
+// What the nftables mode writes for a given state: the objects, the transaction, and the element
+// edits of an endpoint move (the conformance suite runs them against the kernel).
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
 
-#include "ipvs.hpp"
-#include "iptables.hpp"
 #include "nftables.hpp"
-#include "tests/support/test_support.hpp"
+#include "tests/proxy/proxy_samples.hpp"
 
 namespace skiff::plugins::proxy {
 namespace {
 
-using plugin::proxy::Endpoint;
 using plugin::proxy::Protocol;
 using plugin::proxy::ProxyState;
 using plugin::proxy::ServicePort;
-
-ProxyState sample(bool affinity = false, int endpoints = 3) {
-  ServicePort sp;
-  sp.ns = "default";
-  sp.name = "web";
-  sp.cluster_ip = "10.96.0.10";
-  sp.port = 80;
-  sp.node_port = 30080;
-  sp.client_ip_affinity = affinity;
-  sp.affinity_timeout_seconds = 60;
-  for (int i = 0; i < endpoints; ++i) sp.endpoints.push_back({"10.244.0." + std::to_string(10 + i), 8080, true});
-  ServicePort empty = sp;
-  empty.name = "empty";
-  empty.cluster_ip = "10.96.0.11";
-  empty.node_port = 0;
-  empty.endpoints.clear();
-  return ProxyState{{sp, empty}};
-}
-
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
-TEST(IptablesRules, KubernetesChainLayoutWithRandomBalancingMasqueradeAndReject) {
-  auto t = iptables::render_rules(sample(), {});
-  auto& nat = t["nat"];
-  std::string services = joined(nat["KUBE-SERVICES"]);
-  EXPECT_NE(services.find("-d 10.96.0.10/32 -p tcp -m tcp --dport 80"), std::string::npos) << services;
-  EXPECT_EQ(services.find("10.96.0.11"), std::string::npos) << "a service without endpoints has no DNAT path";
-  EXPECT_NE(services.find("--dst-type LOCAL -j KUBE-NODEPORTS"), std::string::npos);
-  std::string svc_chain;
-  for (const auto& [name, rules] : nat)
-    if (name.starts_with("KUBE-SVC-")) svc_chain = joined(rules);
-  EXPECT_NE(svc_chain.find("--probability 0.3333333333"), std::string::npos) << svc_chain;
-  EXPECT_NE(svc_chain.find("--probability 0.5000000000"), std::string::npos) << svc_chain;
-  EXPECT_EQ(count(svc_chain, "-j KUBE-SEP-"), 3u);
-  std::size_t seps = 0;
-  for (const auto& [name, rules] : nat)
-    if (name.starts_with("KUBE-SEP-")) {
-      ++seps;
-      std::string r = joined(rules);
-      EXPECT_NE(r.find("-j KUBE-MARK-MASQ"), std::string::npos) << "hairpin masquerade missing: " << r;
-      EXPECT_NE(r.find("-j DNAT --to-destination 10.244.0."), std::string::npos) << r;
-    }
-  EXPECT_EQ(seps, 3u);
-  EXPECT_NE(joined(nat["KUBE-NODEPORTS"]).find("--dport 30080"), std::string::npos);
-  EXPECT_NE(joined(nat["KUBE-POSTROUTING"]).find("-j MASQUERADE"), std::string::npos);
-  std::string reject = joined(t["filter"]["KUBE-SERVICES"]);
-  EXPECT_NE(reject.find("-d 10.96.0.11/32 -p tcp -m tcp --dport 80"), std::string::npos) << reject;
-  EXPECT_NE(reject.find("-j REJECT"), std::string::npos);
-}
-
-TEST(IptablesRules, BackendOptionPicksTheToolsAndRefusesUnknownValues) {
-  EXPECT_EQ(iptables::tools_for(iptables::Backend::kLegacy).restore, "iptables-legacy-restore");
-  EXPECT_EQ(iptables::tools_for(iptables::Backend::kNft).save, "iptables-nft-save");
-  for (const char* ok : {"nft", "legacy", ""}) {
-    testing::TestPluginContext ctx{"proxy.iptables", {{"masquerade-bit", "14"}, {"backend", ok}}, "/tmp"};
-    auto made = iptables::make_proxy(ctx.context());
-    EXPECT_TRUE(made) << ok << ": " << made.status().message();
-  }
-  testing::TestPluginContext bad{"proxy.iptables", {{"masquerade-bit", "14"}, {"backend", "xtables"}}, "/tmp"};
-  auto refused = iptables::make_proxy(bad.context());
-  ASSERT_FALSE(refused);
-  EXPECT_NE(refused.status().message().find("proxy.iptables.backend"), std::string::npos) << refused.status().message();
-  EXPECT_NE(refused.status().message().find("xtables"), std::string::npos) << refused.status().message();
-}
-
-TEST(IptablesRules, AffinityUsesRecentMatches) {
-  auto t = iptables::render_rules(sample(true), {});
-  std::string all;
-  for (const auto& [name, rules] : t["nat"]) all += joined(rules);
-  EXPECT_EQ(count(all, "--rcheck --seconds 60 --reap"), 3u);
-  EXPECT_EQ(count(all, "--set"), 3u);
-}
-
-TEST(IptablesRules, RestoreScriptRewritesOnlyChangedChainsAndDeletesStaleOnes) {
-  auto before = iptables::render_rules(sample(false, 3), {});
-  auto after = iptables::render_rules(sample(false, 2), {});
-  std::string script = iptables::restore_script(before, after);
-  // The service chain changes and the third endpoint's chain goes; nothing else is touched.
-  EXPECT_EQ(count(script, ":KUBE-SVC-"), 1u) << script;
-  EXPECT_EQ(count(script, "-X KUBE-SEP-"), 1u) << script;
-  EXPECT_EQ(count(script, ":KUBE-SERVICES"), 0u) << script;
-  EXPECT_EQ(count(script, "COMMIT"), 1u) << script;
-  EXPECT_EQ(iptables::restore_script(after, after), "");
-  // From nothing: every chain declared, one COMMIT per table.
-  std::string full = iptables::restore_script({}, after);
-  EXPECT_EQ(count(full, "*nat\n"), 1u);
-  EXPECT_EQ(count(full, "*filter\n"), 1u);
-  EXPECT_EQ(count(full, "-X "), 0u);
-}
+using samples::count;
+using samples::joined;
+using samples::sample;
 
 TEST(NftablesRules, VerdictMapsAndOneTransaction) {
   auto objs = nftables::render_objects(sample(), {});
@@ -232,38 +130,6 @@ TEST(NftablesRules, AffinityUsesDynamicSetsThatSurviveResyncs) {
   EXPECT_EQ(sets, 3u);
   std::string script = nftables::nft_script({}, objs, true);
   EXPECT_EQ(count(script, "flush set ip skiff-proxy affinity-"), 0u) << "affinity entries must not be flushed";
-}
-
-TEST(IpvsRules, VirtualServersWithMasqueradingRealServers) {
-  std::string rules = ipvs::restore_rules(sample(true), {"192.168.1.5"}, {});
-  EXPECT_TRUE(rules.starts_with("-C\n"));
-  EXPECT_NE(rules.find("-A -t 10.96.0.10:80 -s rr -p 60\n"), std::string::npos) << rules;
-  EXPECT_NE(rules.find("-a -t 10.96.0.10:80 -r 10.244.0.10:8080 -m -w 1\n"), std::string::npos) << rules;
-  EXPECT_NE(rules.find("-A -t 192.168.1.5:30080 -s rr -p 60\n"), std::string::npos) << "node port virtual server";
-  EXPECT_EQ(count(rules, "-a -t 192.168.1.5:30080 -r "), 3u);
-  EXPECT_NE(rules.find("-A -t 10.96.0.11:80 -s rr"), std::string::npos) << "no endpoints: a server with no reals";
-  auto udp = sample();
-  udp.services[0].protocol = Protocol::kUdp;
-  EXPECT_NE(ipvs::restore_rules(udp, {}, {}).find("-A -u 10.96.0.10:80"), std::string::npos);
-}
-
-TEST(IpvsRules, DummyLinkHoldsExactlyTheClusterIps) {
-  EXPECT_EQ(ipvs::link_script({}, {"10.96.0.1"}, false),
-            "link add kube-ipvs0 type dummy\naddress add 10.96.0.1/32 dev kube-ipvs0\n");
-  EXPECT_EQ(ipvs::link_script({"10.96.0.1", "10.96.0.2"}, {"10.96.0.2", "10.96.0.3"}, true),
-            "address add 10.96.0.3/32 dev kube-ipvs0\naddress del 10.96.0.1/32 dev kube-ipvs0\n");
-}
-
-TEST(IpvsRules, StartRefusesWithoutKernelSupportNamingTheOtherModes) {
-  // Real check against this machine's kernel, which has no IP_VS.
-  ASSERT_NE(::access("/proc/net/ip_vs", F_OK), 0) << "this kernel has IPVS; the test expects one without it";
-  auto proxy = ipvs::make_ipvs_proxy({}, nullptr);
-  auto st = proxy->start();
-  EXPECT_FALSE(st);
-  EXPECT_NE(st.message().find("no IPVS"), std::string::npos) << st.message();
-  EXPECT_NE(st.message().find("iptables, nftables or userspace"), std::string::npos) << st.message();
-  // Cleanup must still work (there is nothing to clean).
-  EXPECT_TRUE(proxy->cleanup());
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "job.hpp"
-#include "batch_test_support.hpp"
+#include "tests/controllers/batch_test_support.hpp"
 
 namespace skiff::testing {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "cronjob.hpp"
 #include "skiff/plugin/time.hpp"
-#include "batch_test_support.hpp"
+#include "tests/controllers/batch_test_support.hpp"
 
 namespace skiff::testing {
 namespace {
