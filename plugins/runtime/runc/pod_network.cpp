@@ -6,7 +6,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -48,8 +47,7 @@ plugin::Status create_netns(const fs::path& path) {
   std::string failed;
   std::thread([&] {
     if (::unshare(CLONE_NEWNET) != 0) failed = std::string("unshare: ") + std::strerror(errno);
-    else if (::mount(("/proc/self/task/" + std::to_string(::gettid()) + "/ns/net").c_str(), target.c_str(), nullptr,
-                     MS_BIND, nullptr) != 0)
+    else if (::mount("/proc/thread-self/ns/net", target.c_str(), nullptr, MS_BIND, nullptr) != 0)
       failed = std::string("bind mount: ") + std::strerror(errno);
     else {  // the socket is in the new namespace, so the ioctls reach its lo
       int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
