@@ -84,7 +84,7 @@ plugin::Result<std::string> pod_field(const std::string& path, const PodFacts& f
   if (path == "metadata.uid") return text(meta, "uid");
   if (path == "spec.nodeName") return text(member(pod, "spec"), "nodeName");
   if (path == "spec.serviceAccountName") return text(member(pod, "spec"), "serviceAccountName");
-  if (path == "status.podIP" || path == "status.podIPs") return facts.pod_ip;
+  if (path == "status.podIP" || path == "status.podIPs") return facts.pod_ip();
   if (path == "status.hostIP" || path == "status.hostIPs") return facts.host_ip;
   return plugin::invalid("unsupported fieldPath: " + path);
 }

@@ -34,7 +34,9 @@ extern const plugin::ResourceId kSecrets;
 // What the downward API shows besides the pod object itself.
 struct PodFacts {
   const nlohmann::json* pod = nullptr;
-  std::string pod_ip;   // the sandbox's
+  // The sandbox's IP, asked for only when an env var reads status.podIP: the runtime may still be
+  // setting the network up while the container is created, and asking waits for it.
+  std::function<std::string()> pod_ip = [] { return std::string(); };
   std::string host_ip;
   // The node's allocatable cpu and memory (quantities): what limits.cpu / limits.memory read when
   // the container sets no limit, as the kubelet does.

@@ -271,8 +271,15 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
     sandbox_of_[key] = sandbox_id;
     uid_of_[key] = uid;
   }
-  auto sandbox_status = runtime_.sandbox_status(sandbox_id);
-  if (!sandbox_status) return sandbox_status.status().with_context("sandbox of " + key);
+  // The sandbox's status waits for its network, which the runtime may still be setting up beside
+  // the first container's creation: asked only once the IP is needed (an env var reading
+  // status.podIP, probes, the pod's status), after the containers of this pass have started.
+  std::optional<plugin::Result<rt::SandboxStatus>> sandbox_answer;
+  auto sandbox_status = [&]() -> const plugin::Result<rt::SandboxStatus>& {
+    if (!sandbox_answer) sandbox_answer = runtime_.sandbox_status(sandbox_id);
+    return *sandbox_answer;
+  };
+  std::string start_error;  // the last start_container failure of this pass
 
   // The runtime's instances of each container, newest attempt first.
   auto listed = runtime_.list_containers(sandbox_id);
@@ -301,7 +308,11 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
   if (volumes) clear_report(key, "FailedMount");
   else if (first_report(key, "FailedMount", volumes.status().message()))
     event("Warning", "FailedMount", volumes.status().message());
-  const PodFacts facts{&pod, sandbox_status->ip, options_.host_ip, options_.capacity.cpu, options_.capacity.memory,
+  const auto pod_ip = [&] {
+    const auto& sb = sandbox_status();
+    return sb ? sb->ip : std::string();
+  };
+  const PodFacts facts{&pod, pod_ip, options_.host_ip, options_.capacity.cpu, options_.capacity.memory,
                        options_.capacity.ephemeral_storage};
 
   // Starts instance `attempt` of `spec` and reports what the runtime then says of it.
@@ -379,6 +390,7 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
     }
     event("Normal", "Created", "Created container " + view.name);
     if (auto st = runtime_.start_container(*id); !st) {
+      start_error = st.message();
       view.waiting_reason = "RunContainerError";
       view.waiting_message = st.message();
       requeue(backoff_ms(attempt + 1));
@@ -453,11 +465,11 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
       }
       *target = *parsed;
     }
-    const std::string& pod_ip = sandbox_status->ip;
+    const std::string ip = facts.pod_ip();
     bool killed = false;
     // One probe's step; events for a failure, true when its failures reached the threshold.
     auto run = [&](const ProbeSpec& p, ProbeState& st, const char* kind) {
-      ProbeStep step = step_probe(p, st, view.current->started_at_ms, now, runtime_, id, pod_ip);
+      ProbeStep step = step_probe(p, st, view.current->started_at_ms, now, runtime_, id, ip);
       requeue(step.wait_ms);
       if (!step.ran || step.outcome->success) return false;
       event("Warning", "Unhealthy", std::string(kind) + " probe failed: " + step.outcome->message);
@@ -481,7 +493,6 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
 
   PodView view;
   view.pod = &pod;
-  view.sandbox = *sandbox_status;
   view.host_ip = options_.host_ip;
   view.runtime_name = options_.runtime_name;
   view.now_ms = now;
@@ -515,6 +526,17 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
     view.containers.push_back(std::move(v));
   }
 
+  const auto& sb = sandbox_status();
+  if (!sb) return sb.status().with_context("sandbox of " + key);
+  // A sandbox whose network failed (the runtime reports it not ready): as the kubelet does, it goes,
+  // and the next pass (after the queue's backoff) makes a new one.
+  if (!finished && sb->state != rt::SandboxState::kReady) {
+    std::string why = start_error.empty() ? "sandbox " + sandbox_id + " is not ready" : start_error;
+    event("Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: " + why);
+    if (auto st = tear_down(key, "sandbox not ready"); !st) return st;
+    return plugin::unavailable(why).with_context("run sandbox for " + key);
+  }
+  view.sandbox = *sb;
   Json status = compute_pod_status(view);
   if (!pod.contains("status") || pod["status"] != status) {
     pod["status"] = status;

@@ -326,13 +326,13 @@ int main(int argc, char** argv) {
   std::printf("runtime %s %s; %d single pods, a burst of %d\n", binary.c_str(), r.version().c_str(), singles, burst);
   report("raw `runc run --detach` of the same bundle", raw);
   report("single pod: sandbox+create+start", single);
-  report("  of which run_sandbox (netns + CNI)", singles_phases[0]);
+  report("  of which run_sandbox (netns)", singles_phases[0]);
   report("  of which create_container", singles_phases[1]);
-  report("  of which start_container", singles_phases[2]);
+  report("  of which start_container (create | CNI)", singles_phases[2]);
   report("burst pods: each pod's sandbox+create+start", bursts);
-  report("  of which run_sandbox (netns + CNI)", phase_sandbox);
+  report("  of which run_sandbox (netns)", phase_sandbox);
   report("  of which create_container", phase_create);
-  report("  of which start_container", phase_start);
+  report("  of which start_container (create | CNI)", phase_start);
   std::printf("%-44s %.1f ms for %zu of %d pods\n", "burst: all running after", burst_total, bursts.size(), burst);
   std::fflush(stdout);
   bool ok = single.size() == static_cast<std::size_t>(singles) && bursts.size() == static_cast<std::size_t>(burst);

@@ -57,7 +57,7 @@ class ContainerEnvTest : public ::testing::Test {
     objects.add(agent::kConfigMaps, config_map("settings", {{"MODE", "fast"}, {"LEVEL", "3"}, {"bad key", "x"}}));
     objects.add(agent::kSecrets, secret("creds", {{"PASSWORD", "czNjcjN0"}, {"TOKEN", "dG9r"}}));  // s3cr3t, tok
     facts.pod = &pod;
-    facts.pod_ip = "10.88.0.7";
+    facts.pod_ip = [] { return std::string("10.88.0.7"); };
     facts.host_ip = "192.0.2.1";
     facts.node_cpu = "4";
     facts.node_memory = "8Gi";

@@ -151,5 +151,57 @@ spec:
   EXPECT_TRUE(eventually([&] { return runc.nothing_left(); }, std::chrono::seconds(20))) << cluster.log();
 }
 
+// The pod network is set up beside the first container's creation; when CNI fails (here: a pod
+// CIDR with one address, taken), the agent reports FailedCreatePodSandBox with CNI's words, nothing
+// of the pod runs, and once an address is free again a new sandbox gets it and the pod runs.
+TEST(RuncE2E, APodWhoseNetworkCannotBeSetUpRunsOnceAnAddressIsFree) {
+  std::string missing = runc_e2e_missing();
+  ASSERT_TRUE(missing.empty()) << missing;
+  RuncCluster runc("runc-addr", "10.197.0.0/30");  // .1 is the bridge's, .2 the one pod address
+  ASSERT_EQ(runc.problem(), "");
+  Cluster& cluster = runc.cluster();
+  TestImage image;
+  image.layers.push_back(busybox_layer());
+  image.cmd = {"/bin/sleep", "3600"};
+  auto imported = runc.import(image, "skiff.test/box:1");
+  ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
+  auto pod_manifest = [](const std::string& name) {
+    return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name +
+           "\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - name: app\n    image: skiff.test/box:1\n";
+  };
+  auto ready = [&](const std::string& name) {
+    return cluster.kubectl({"wait", "--for=condition=Ready", "pod/" + name, "--timeout=60s"}, {}, std::chrono::seconds(90));
+  };
+  ASSERT_EQ(cluster.kubectl({"apply", "-f", "-"}, pod_manifest("first")).exit_code, 0);
+  auto first_ready = ready("first");
+  ASSERT_EQ(first_ready.exit_code, 0) << first_ready.err << cluster.log();
+
+  ASSERT_EQ(cluster.kubectl({"apply", "-f", "-"}, pod_manifest("second")).exit_code, 0);
+  std::string message;
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const auto& e : cluster.kubectl_json({"get", "events"}).value("items", json::array()))
+          if (e["involvedObject"].value("name", "") == "second" && e.value("reason", "") == "FailedCreatePodSandBox")
+            message = e.value("message", "");
+        return !message.empty();
+      },
+      std::chrono::seconds(30)))
+      << cluster.log();
+  EXPECT_NE(message.find("no IP addresses available"), std::string::npos) << message;
+  json second = cluster.kubectl_json({"get", "pod", "second"});
+  EXPECT_EQ(second["status"].value("phase", ""), "Pending") << second.dump();
+  EXPECT_EQ(second["status"].value("podIP", ""), "") << second.dump();
+
+  auto deleted = cluster.kubectl({"delete", "pod", "first", "--wait=true", "--timeout=60s"}, {}, std::chrono::seconds(90));
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  auto second_ready = ready("second");
+  ASSERT_EQ(second_ready.exit_code, 0) << second_ready.err << cluster.kubectl_json({"get", "pod", "second"}).dump();
+  EXPECT_EQ(cluster.kubectl_json({"get", "pod", "second"})["status"].value("podIP", ""), "10.197.0.2");
+
+  EXPECT_EQ(cluster.kubectl({"delete", "pod", "second", "--wait=true", "--timeout=60s"}, {}, std::chrono::seconds(90)).exit_code, 0);
+  // The failed sandboxes were removed as they failed: nothing of either pod is left.
+  EXPECT_TRUE(eventually([&] { return runc.nothing_left(); }, std::chrono::seconds(20))) << cluster.log();
+}
+
 }  // namespace
 }  // namespace skiff::testing

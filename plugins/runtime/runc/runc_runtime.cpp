@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -115,12 +116,18 @@ fs::path own_directory() {
 class RuncRuntime final : public rt::Runtime {
  public:
   RuncRuntime(RuncOptions o, plugin::Logger* logger, std::string binary, std::string version,
-              bool hide_cgroup2)
+              bool hide_cgroup2, bool exec_fifo_start)
       : o_(std::move(o)), logger_(logger), binary_(std::move(binary)), version_(std::move(version)),
-        hide_cgroup2_(hide_cgroup2),
+        hide_cgroup2_(hide_cgroup2), exec_fifo_start_(exec_fifo_start),
         images_(o_.image_dir),
         network_(NetworkOptions{o_.cni_plugin_dir, o_.pod_cidr, o_.bridge, o_.node_netns,
                                 fs::path(o_.state_dir) / "cni" / "ipam", o_.ip_masq}) {}
+
+  ~RuncRuntime() override {
+    std::lock_guard lock(networks_mu_);
+    for (auto& [id, pending] : networks_)
+      if (pending.worker.joinable()) pending.worker.join();
+  }
 
   std::string version() const noexcept override { return version_; }
 
@@ -147,8 +154,6 @@ class RuncRuntime final : public rt::Runtime {
         return st.with_context("run sandbox for pod " + config.pod.ns + "/" + config.pod.name);
       };
       if (auto st = create_netns(dir / "netns"); !st) return fail(st);
-      auto ip = network_.add(id, (dir / "netns").string(), config.port_mappings, dir / "cni-result.json");
-      if (!ip) return fail(ip.status());
       // The files every container of the pod sees as /etc/resolv.conf, /etc/hosts, /etc/hostname.
       std::string resolv;
       if (config.dns_servers.empty()) {
@@ -168,15 +173,21 @@ class RuncRuntime final : public rt::Runtime {
       }
       std::string hostname = config.hostname.empty() ? config.pod.name : config.hostname;
       if (auto st = write_text(dir / "resolv.conf", resolv); !st) return fail(st);
-      if (auto st = write_text(dir / "hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + *ip +
-                                                  "\t" + hostname + "\n");
-          !st)
-        return fail(st);
+      if (auto st = write_text(dir / "hosts", hosts_file("")); !st) return fail(st);
       if (auto st = write_text(dir / "hostname", hostname + "\n"); !st) return fail(st);
-      meta["ip"] = *ip;
       meta["hostname"] = hostname;
+      meta["network"] = "pending";
       if (auto st = write_text(dir / "sandbox.json", meta.dump()); !st) return fail(st);
-      log_info("sandbox ready", {{"sandbox", id}, {"pod", config.pod.ns + "/" + config.pod.name}, {"ip", *ip}});
+      // CNI ADD (two Go programs, ~45 ms here) runs beside `runc create` of the pod's first container
+      // (~80 ms); start_container waits for it, so no container runs before its pod has its IP.
+      std::lock_guard lock(networks_mu_);
+      auto task = std::make_shared<std::packaged_task<plugin::Status()>>(
+          [this, id, ports = config.port_mappings, pod = config.pod.ns + "/" + config.pod.name] {
+            return set_up_network(id, ports, pod);
+          });
+      PendingNetwork& pending = networks_[id];
+      pending.done = task->get_future().share();
+      pending.worker = std::thread([task] { (*task)(); });
       return id;
     } catch (const std::exception& e) {
       return plugin::internal(std::string("runc run_sandbox: ") + e.what());
@@ -187,6 +198,7 @@ class RuncRuntime final : public rt::Runtime {
     try {
       if (!valid_id(sandbox_id)) return plugin::Status::ok();
       fs::path dir = sandbox_dir(sandbox_id);
+      (void)await_network(sandbox_id);  // a CNI DEL must not overtake the ADD
       Json meta = read_json(dir / "sandbox.json");
       if (!meta.is_object()) return plugin::Status::ok();  // gone already: stop is idempotent
       for (const auto& c : containers_of(sandbox_id))
@@ -223,6 +235,7 @@ class RuncRuntime final : public rt::Runtime {
   plugin::Result<rt::SandboxStatus> sandbox_status(std::string_view sandbox_id) noexcept override {
     try {
       if (!valid_id(sandbox_id)) return plugin::not_found("runc: no sandbox " + std::string(sandbox_id));
+      (void)await_network(sandbox_id);  // the IP is part of the answer
       fs::path dir = sandbox_dir(sandbox_id);
       Json meta = read_json(dir / "sandbox.json");
       if (!meta.is_object()) return plugin::not_found("runc: no sandbox " + std::string(sandbox_id));
@@ -256,11 +269,15 @@ class RuncRuntime final : public rt::Runtime {
   plugin::Result<std::string> create_container(std::string_view sandbox_id, const rt::ContainerConfig& config,
                                                const rt::SandboxConfig& sandbox) noexcept override {
     try {
-      auto sb = sandbox_status(sandbox_id);
-      if (!sb) return sb.status();
-      if (sb->state != rt::SandboxState::kReady)
+      // Not sandbox_status: that waits for the pod's network, which start_container does instead.
+      if (!valid_id(sandbox_id)) return plugin::not_found("runc: no sandbox " + std::string(sandbox_id));
+      fs::path sbdir = sandbox_dir(sandbox_id);
+      Json sbmeta = read_json(sbdir / "sandbox.json");
+      if (!sbmeta.is_object()) return plugin::not_found("runc: no sandbox " + std::string(sandbox_id));
+      if (fs::exists(sbdir / "stopped") || sbmeta.contains("network_error"))
         return plugin::bad_request("runc: sandbox " + std::string(sandbox_id) + " is not ready");
-      const std::string where = "create container " + config.name + " in pod " + sb->pod.ns + "/" + sb->pod.name;
+      const rt::PodRef pod = pod_from(sbmeta["pod"]);
+      const std::string where = "create container " + config.name + " in pod " + pod.ns + "/" + pod.name;
       auto image = images_.find(config.image);
       if (!image) return image.status().with_context(where);
       if (!*image) return plugin::not_found(where + ": image " + config.image + " is not on this node");
@@ -286,13 +303,11 @@ class RuncRuntime final : public rt::Runtime {
       if (::mount("overlay", (dir / "rootfs").c_str(), "overlay", 0, overlay.c_str()) != 0)
         return fail(plugin::internal(std::string("mount the overlay root: ") + std::strerror(errno)));
 
-      fs::path sbdir = sandbox_dir(sandbox_id);
-      Json sbmeta = read_json(sbdir / "sandbox.json");
       SpecInputs in;
       in.container = &config;
       in.image = &*image_config;
       in.rootfs = dir / "rootfs";
-      in.hostname = sbmeta.value("hostname", sb->pod.name);
+      in.hostname = sbmeta.value("hostname", pod.name);
       in.netns = (sbdir / "netns").string();
       in.cgroups_path = (sandbox.cgroup_parent.empty() ? o_.cgroup_parent : sandbox.cgroup_parent) + "/" + id;
       in.resolv_conf = sbdir / "resolv.conf";
@@ -333,22 +348,32 @@ class RuncRuntime final : public rt::Runtime {
         return plugin::bad_request("runc: container " + std::string(container_id) + " was started already");
       meta["started_at_ms"] = wall_ms();
       if (auto st = write_text(dir / "container.json", meta.dump()); !st) return st;
-      std::string error = spawn_shim(std::string(container_id), dir, meta.value("log_path", ""));
-      if (error.empty()) {
-        // The monitor's pid outlives its pid file: remove_container waits for the process itself.
-        std::ifstream pid_in(dir / "shim.pid");
-        long shim_pid = 0;
-        if (pid_in >> shim_pid) {
-          meta["shim_pid"] = shim_pid;
-          (void)write_text(dir / "container.json", meta.dump());
-        }
-      } else {
-        // As containerd does: a container that could not start has exited (128, StartError), so the
-        // agent's restart policy and backoff apply to it.
+      const std::string id(container_id);
+      // As containerd does: a container that could not start has exited (128, StartError), so the
+      // agent's restart policy and backoff apply to it.
+      auto start_error = [&](const std::string& error) {
         Json exit = {{"exit_code", 128}, {"finished_at_ms", wall_ms()}, {"reason", "StartError"}, {"message", error}};
         (void)write_text(dir / "exit.json", exit.dump());
         return plugin::unavailable("start container " + meta.value("name", "") + ": " + error);
+      };
+      // The monitor runs `runc create`: the container's process exists, held before its exec.
+      if (std::string error = spawn_shim(id, dir, meta.value("log_path", "")); !error.empty()) return start_error(error);
+      // The monitor's pid outlives its pid file: remove_container waits for the process itself.
+      std::ifstream pid_in(dir / "shim.pid");
+      long shim_pid = 0;
+      if (pid_in >> shim_pid) {
+        meta["shim_pid"] = shim_pid;
+        (void)write_text(dir / "container.json", meta.dump());
       }
+      // A created container that must not run: killed, and what the monitor writes of its end
+      // replaced by why it never started.
+      auto abandon = [&](const std::string& error) {
+        (void)runc({"kill", "--all", id, "KILL"});
+        (void)wait_exit(dir, std::chrono::seconds(10));
+        return start_error(error);
+      };
+      if (auto network = await_network(meta.value("sandbox_id", "")); !network) return abandon(network.message());
+      if (std::string error = release_created(id, dir); !error.empty()) return abandon(error);
       return plugin::Status::ok();
     } catch (const std::exception& e) {
       return plugin::internal(std::string("runc start_container: ") + e.what());
@@ -623,6 +648,9 @@ class RuncRuntime final : public rt::Runtime {
   void log_info(std::string_view m, std::initializer_list<plugin::LogField> f) {
     if (logger_) logger_->info(m, f);
   }
+  void log_warn(std::string_view m, std::initializer_list<plugin::LogField> f) {
+    if (logger_) logger_->warn(m, f);
+  }
 
   std::vector<std::string> containers_of(std::string_view sandbox_id) {
     std::vector<std::string> out;
@@ -679,6 +707,111 @@ class RuncRuntime final : public rt::Runtime {
     if (cgroups_path.empty()) return false;
     if (stat_field("/sys/fs/cgroup/memory" + cgroups_path + "/memory.oom_control", "oom_kill") > 0) return true;
     return stat_field("/sys/fs/cgroup" + cgroups_path + "/memory.events", "oom_kill") > 0;
+  }
+
+  // /etc/hosts of a pod; its own line once the pod has an IP.
+  static std::string hosts_file(const std::string& ip_line) {
+    return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + ip_line;
+  }
+
+  // The background half of run_sandbox: CNI ADD, then the IP in sandbox.json and /etc/hosts. The
+  // hosts file is rewritten in place: containers created meanwhile bind-mounted that very inode.
+  // A failed ADD is undone (CNI DEL) and recorded as network_error; the sandbox is then NotReady.
+  plugin::Status set_up_network(const std::string& id, const std::vector<rt::PortMapping>& ports,
+                                const std::string& pod) {
+    fs::path dir = sandbox_dir(id);
+    auto ip = network_.add(id, (dir / "netns").string(), ports, dir / "cni-result.json");
+    Json meta = read_json(dir / "sandbox.json");
+    if (!meta.is_object()) meta = Json::object();
+    meta.erase("network");
+    if (!ip) {
+      (void)network_.del(id, (dir / "netns").string(), ports, dir / "cni-result.json");
+      std::string error = "pod network of " + pod + ": " + ip.status().message();
+      meta["network_error"] = error;
+      (void)write_text(dir / "sandbox.json", meta.dump());
+      log_warn("sandbox network failed", {{"sandbox", id}, {"pod", pod}, {"error", error}});
+      return plugin::unavailable(error);
+    }
+    {
+      std::ofstream hosts(dir / "hosts", std::ios::trunc);
+      hosts << hosts_file(*ip + "\t" + meta.value("hostname", "") + "\n");
+      if (!hosts) return plugin::internal("write " + (dir / "hosts").string() + " failed");
+    }
+    meta["ip"] = *ip;
+    if (auto st = write_text(dir / "sandbox.json", meta.dump()); !st) return st;
+    log_info("sandbox ready", {{"sandbox", id}, {"pod", pod}, {"ip", *ip}});
+    return plugin::Status::ok();
+  }
+
+  // Waits for the network run_sandbox set up in the background, if it still is; what became of it.
+  plugin::Status await_network(std::string_view sandbox_id) {
+    std::shared_future<plugin::Status> done;
+    {
+      std::lock_guard lock(networks_mu_);
+      auto it = networks_.find(sandbox_id);
+      if (it == networks_.end()) {
+        Json meta = read_json(sandbox_dir(sandbox_id) / "sandbox.json");
+        if (meta.is_object() && meta.contains("network_error"))
+          return plugin::unavailable(meta.value("network_error", ""));
+        return plugin::Status::ok();
+      }
+      done = it->second.done;
+    }
+    plugin::Status result = done.get();
+    std::lock_guard lock(networks_mu_);
+    if (auto it = networks_.find(sandbox_id); it != networks_.end() && it->second.worker.joinable()) {
+      it->second.worker.join();  // it has finished: its future is ready
+      networks_.erase(it);
+    }
+    return result;
+  }
+
+  // What `runc start` does, without its ~40 ms of Go start-up: runc init, once created, blocks
+  // opening the exec fifo in the container's state directory for writing; the reader's open lets
+  // it write one byte and exec the container's process, which closes its end. Then the fifo goes,
+  // and runc reports the container running. Other binaries (crun) get `<binary> start`.
+  std::string release_created(const std::string& id, const fs::path& dir) {
+    if (!exec_fifo_start_) {
+      auto r = runc({"start", id});
+      if (!r) return r.status().message();
+      return r->exit_code == 0 ? "" : binary_ + " start: " + r->err;
+    }
+    const fs::path fifo = fs::path(o_.state_dir) / "runc-root" / id / "exec.fifo";
+    long init_pid = 0;
+    std::ifstream(dir / "container.pid") >> init_pid;
+    int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return "open " + fifo.string() + ": " + std::strerror(errno);
+    std::string error;
+    bool written = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      char byte[8];
+      ssize_t n = ::read(fd, byte, sizeof byte);
+      if (n > 0) {
+        written = true;
+        continue;
+      }
+      if (n == 0 && written) break;  // the writer's end closed on exec: the process runs
+      if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        error = "read " + fifo.string() + ": " + std::strerror(errno);
+        break;
+      }
+      // No writer yet (n == 0), or no byte yet (EAGAIN).
+      if (init_pid <= 0 || ::kill(static_cast<pid_t>(init_pid), 0) != 0) {
+        error = "the container's init process ended before it was started";
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        error = "runc init did not take the exec fifo within 10 s";
+        break;
+      }
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 1) > 0 && (p.revents & POLLHUP) && !written)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // no writer ever: poll would not wait
+    }
+    ::close(fd);
+    if (error.empty()) ::unlink(fifo.c_str());
+    return error;
   }
 
   // Starts the container through skiff-runc-shim and waits for its verdict; "" when running.
@@ -754,8 +887,16 @@ class RuncRuntime final : public rt::Runtime {
   const std::string binary_;
   const std::string version_;
   const bool hide_cgroup2_;  // crun on a hybrid cgroup host: see subprocess.hpp
+  const bool exec_fifo_start_;  // runc: start a created container through its exec fifo
   oci::ImageStore images_;
   PodNetwork network_;
+  // Pod networks being set up (see run_sandbox); the destructor waits for them.
+  struct PendingNetwork {
+    std::shared_future<plugin::Status> done;
+    std::thread worker;
+  };
+  std::mutex networks_mu_;
+  std::map<std::string, PendingNetwork, std::less<>> networks_;
 };
 
 }  // namespace
@@ -804,8 +945,9 @@ plugin::Result<std::unique_ptr<rt::Runtime>> make_runc_runtime(RuncOptions optio
     version = version.substr(0, version.find_first_of(" \n"));
   }
   bool hide_cgroup2 = fs::path(binary).filename() == "crun" && cgroup2_has_controllers();
+  bool exec_fifo_start = v->out.starts_with("runc version");
   return std::unique_ptr<rt::Runtime>(
-      std::make_unique<RuncRuntime>(std::move(options), logger, binary, version, hide_cgroup2));
+      std::make_unique<RuncRuntime>(std::move(options), logger, binary, version, hide_cgroup2, exec_fifo_start));
 }
 
 plugin::Result<std::unique_ptr<rt::Runtime>> make_runtime(const plugin::PluginContext& context) {

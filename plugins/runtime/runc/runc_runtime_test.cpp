@@ -196,16 +196,17 @@ TEST_F(RuncRuntimeTest, APodServesHttpToTheNodeAndLeavesNothingBehind) {
   auto sb = sandbox("web");
   auto sandbox_id = runtime_->run_sandbox(sb);
   ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  // As the agent does: the container is created and started while the pod's network may still be
+  // being set up (CNI runs beside `runc create`); start waits for it.
+  rt::ContainerConfig c = container("httpd");  // the image's cmd: httpd -f -p 80 -h /www
+  c.image = image_id_;                         // the agent passes the id it pulled
+  std::string id = start(*runtime_, *sandbox_id, sb, c);
+  ASSERT_FALSE(id.empty());
   auto status = runtime_->sandbox_status(*sandbox_id);
   ASSERT_TRUE(status);
   EXPECT_EQ(status->state, rt::SandboxState::kReady);
   EXPECT_TRUE(status->ip.starts_with("10.199.0.")) << status->ip;
   EXPECT_EQ(status->pod.name, "web");
-
-  rt::ContainerConfig c = container("httpd");  // the image's cmd: httpd -f -p 80 -h /www
-  c.image = image_id_;                         // the agent passes the id it pulled
-  std::string id = start(*runtime_, *sandbox_id, sb, c);
-  ASSERT_FALSE(id.empty());
   auto running = runtime_->container_status(id);
   ASSERT_TRUE(running);
   EXPECT_EQ(running->state, rt::ContainerState::kRunning);
@@ -225,6 +226,10 @@ TEST_F(RuncRuntimeTest, APodServesHttpToTheNodeAndLeavesNothingBehind) {
   auto hostname = runtime_->exec_sync(id, {"hostname"}, 10);
   ASSERT_TRUE(hostname) << hostname.status().message();
   EXPECT_EQ(hostname->stdout_data, "web\n");
+  // /etc/hosts has the pod's own line, written once the network was up.
+  auto hosts = runtime_->exec_sync(id, {"cat", "/etc/hosts"}, 10);
+  ASSERT_TRUE(hosts) << hosts.status().message();
+  EXPECT_NE(hosts->stdout_data.find(status->ip + "\tweb\n"), std::string::npos) << hosts->stdout_data;
 
   long shim = pid_of(id, "shim.pid"), init = pid_of(id, "container.pid");
   EXPECT_GT(shim, 0);
@@ -533,6 +538,48 @@ TEST_F(RuncRuntimeTest, AHostPortIsPublishedThroughPortmap) {
   auto rules = in_node({"iptables-save", "-t", "nat"});
   EXPECT_EQ(rules.out.find("8080"), std::string::npos) << "portmap rules left:\n" << rules.out;
   expect_nothing_left({}, {id});
+}
+
+// CNI ADD runs in the background of run_sandbox; when it fails, no container of the pod runs: the
+// start reports the network's error, the created container ends as a StartError that never ran
+// its command, the sandbox is NotReady (the agent then replaces it), and removing it leaves nothing.
+TEST_F(RuncRuntimeTest, WhenThePodNetworkFailsNoContainerRunsAndTheSandboxIsNotReady) {
+  auto o = options("runc");
+  o.pod_cidr = "10.199.0.0/30";  // one pod address: .1 is the bridge's
+  auto made = runc::make_runc_runtime(o);
+  ASSERT_TRUE(made) << made.status().message();
+  runtime_ = std::move(*made);
+  auto first_sb = sandbox("first");
+  auto first = runtime_->run_sandbox(first_sb);
+  ASSERT_TRUE(first) << first.status().message();
+  std::string running = start(*runtime_, *first, first_sb, container("httpd"));
+  ASSERT_EQ(runtime_->sandbox_status(*first)->state, rt::SandboxState::kReady);
+
+  auto second_sb = sandbox("second");
+  auto second = runtime_->run_sandbox(second_sb);
+  ASSERT_TRUE(second) << second.status().message();  // the network is still to come
+  auto id = runtime_->create_container(*second, container("never", {"/bin/sh", "-c", "echo it ran"}), second_sb);
+  ASSERT_TRUE(id) << id.status().message();
+  auto started = runtime_->start_container(*id);
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.message().find("pod network of default/second"), std::string::npos) << started.message();
+  EXPECT_NE(started.message().find("no IP addresses available"), std::string::npos) << started.message();
+  auto never = runtime_->container_status(*id);
+  ASSERT_TRUE(never);
+  EXPECT_EQ(never->state, rt::ContainerState::kExited);
+  EXPECT_EQ(never->exit_code, 128);
+  EXPECT_EQ(never->reason, "StartError");
+  EXPECT_EQ(read_all(dir_.path() / "logs/second/never/0.log"), "");
+  auto status = runtime_->sandbox_status(*second);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->state, rt::SandboxState::kNotReady);
+  EXPECT_EQ(status->ip, "");
+  // A container cannot be made in it any more.
+  EXPECT_FALSE(runtime_->create_container(*second, container("later"), second_sb));
+
+  ASSERT_TRUE(runtime_->remove_sandbox(*second));
+  ASSERT_TRUE(runtime_->remove_sandbox(*first));
+  expect_nothing_left({}, {running, *id});
 }
 
 TEST_F(RuncRuntimeTest, CrunRunsThroughTheSamePlugin) {

@@ -5,8 +5,9 @@
 //
 // (--hide-cgroup2: run crun without /sys/fs/cgroup/unified in its view; see subprocess.hpp.)
 // It detaches (the plugin's child exits at once, so a restarted agent loses nothing), becomes a
-// child subreaper, runs `runc run --detach` with the container's stdout/stderr on two pipes, and
-// reports "ok" or "error: <runc's words>" on fd 3 (the plugin waits for that line). Then it writes
+// child subreaper, runs `runc create` with the container's stdout/stderr on two pipes, and reports
+// "ok" or "error: <runc's words>" on fd 3 (the plugin waits for that line, then starts the created
+// container itself, once the pod's network is up: see start_container). Then it writes
 // what the container prints to the log file in the CRI format ("<RFC 3339 nano time> <stream> <F|P>
 // <text>"), reaps the container's init when it ends (it was reparented here when runc exited), and
 // writes <state dir>/exit.json: {"exit_code": N, "finished_at_ms": T} (exit code 128+signal when
@@ -140,7 +141,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "hide /sys/fs/cgroup/unified from %s: %s\n", runc.c_str(), std::strerror(errno));
       ::_exit(127);
     }
-    ::execl(runc.c_str(), runc.c_str(), "--root", root.c_str(), "run", "--detach", "--pid-file", pid_file.c_str(),
+    ::execl(runc.c_str(), runc.c_str(), "--root", root.c_str(), "create", "--pid-file", pid_file.c_str(),
             "--bundle", bundle.c_str(), id.c_str(), static_cast<char*>(nullptr));
     std::fprintf(stderr, "exec %s: %s\n", runc.c_str(), std::strerror(errno));
     ::_exit(127);
@@ -164,7 +165,7 @@ int main(int argc, char** argv) {
     }
     for (char& c : said)
       if (c == '\n') c = ' ';
-    report(sync_fd, "error: " + runc + " run failed: " + said + "\n");
+    report(sync_fd, "error: " + runc + " create failed: " + said + "\n");
     ::unlink((state + "/shim.pid").c_str());
     return 1;
   }

@@ -156,6 +156,10 @@ class Runtime {
   virtual std::string version() const noexcept = 0;
 
   // ---- sandboxes ----
+  // A runtime may return before the sandbox's network is up and finish it in the background (runc
+  // does, beside the first container's creation). Then sandbox_status waits for it, and
+  // start_container does not let a container run before it: a network that failed makes the start
+  // fail with its error and the sandbox NotReady, which the agent replaces.
   virtual Result<std::string> run_sandbox(const SandboxConfig& config) noexcept = 0;
   // Stops every container of the sandbox (after their grace) and tears its network down; idempotent.
   virtual Status stop_sandbox(std::string_view sandbox_id) noexcept = 0;
