@@ -14,6 +14,7 @@
 #include "agent/agent_services.hpp"
 #include "agent/image_gc.hpp"
 #include "agent/node_agent.hpp"
+#include "controller_common.hpp"
 #include "kernel/api/client.hpp"
 #include "kernel/api/pki.hpp"
 #include "kernel/api/remote_client.hpp"
@@ -203,7 +204,7 @@ class AgentComponent final : public kernel::Component {
       for (const auto& node : options.nodes) daemon_.node_directory()->add(node, services_);
     }
     heartbeat_->start(*sync_->cache());
-    if (auto st = start_image_gc(config); !st) return st;
+    if (auto st = start_image_gc(config, *client, options.nodes); !st) return st;
     daemon_.logger().info("node agent started", {{"runtime", runtime_name},
                                                  {"nodes", std::to_string(options.nodes.size())},
                                                  {"node", options.nodes.front()}});
@@ -235,7 +236,8 @@ class AgentComponent final : public kernel::Component {
   }
 
  private:
-  plugin::Status start_image_gc(const kernel::DaemonConfig& config) {
+  plugin::Status start_image_gc(const kernel::DaemonConfig& config, plugin::Client& client,
+                                const std::vector<std::string>& nodes) {
     ImageGcPolicy policy;
     policy.high_threshold_percent = std::stoi(config.value_or("agent.image-gc-high-threshold-percent", "85"));
     policy.low_threshold_percent = std::stoi(config.value_or("agent.image-gc-low-threshold-percent", "80"));
@@ -248,8 +250,15 @@ class AgentComponent final : public kernel::Component {
     std::string path = config.value_or("agent.image-fs-path", "");
     if (path.empty()) path = config.data_dir.string();
     if (auto usage = filesystem_usage(path); !usage) return usage.status().with_context("agent.image-fs-path");
+    // Not enough freed: the kubelet's FreeDiskSpaceFailed warning, on each Node this agent runs.
+    auto events = std::make_shared<plugins::controllers::EventRecorder>(client, daemon_.clock(), "kubelet");
+    auto free_disk_space_failed = [events, nodes](const std::string& message) {
+      for (const auto& node : nodes)
+        (void)events->record({{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", node}, {"uid", node}}}},
+                             "Warning", "FreeDiskSpaceFailed", message);
+    };
     image_gc_ = std::make_unique<ImageGarbageCollector>(*runtime_, daemon_.clock(), daemon_.logger(), policy,
-                                                        [path] { return filesystem_usage(path); });
+                                                        [path] { return filesystem_usage(path); }, free_disk_space_failed);
     image_gc_->start();
     return plugin::Status::ok();
   }

@@ -22,8 +22,10 @@ plugin::Result<FilesystemUsage> filesystem_usage(const std::string& path) {
 }
 
 ImageGarbageCollector::ImageGarbageCollector(rt::Runtime& runtime, const plugin::Clock& clock, plugin::Logger& logger,
-                                             ImageGcPolicy policy, std::function<plugin::Result<FilesystemUsage>()> usage)
-    : runtime_(runtime), clock_(clock), logger_(logger), policy_(policy), usage_(std::move(usage)) {}
+                                             ImageGcPolicy policy, std::function<plugin::Result<FilesystemUsage>()> usage,
+                                             std::function<void(const std::string& message)> free_disk_space_failed)
+    : runtime_(runtime), clock_(clock), logger_(logger), policy_(policy), usage_(std::move(usage)),
+      free_disk_space_failed_(std::move(free_disk_space_failed)) {}
 
 ImageGarbageCollector::~ImageGarbageCollector() { stop(); }
 
@@ -93,13 +95,15 @@ plugin::Result<ImageGcResult> ImageGarbageCollector::collect() {
     std::lock_guard lock(records_mu_);
     for (const auto& id : result.removed) records_.erase(id);
   }
-  if (result.freed_bytes < result.wanted_bytes)
-    return plugin::Status(plugin::Code::kUnavailable,
-                          "image GC: the image filesystem is " + std::to_string(result.usage_percent) +
-                              "% full (high threshold " + std::to_string(policy_.high_threshold_percent) + "%); freed " +
-                              std::to_string(result.freed_bytes) + " of the " + std::to_string(result.wanted_bytes) +
-                              " bytes wanted (" + std::to_string(candidates.size()) +
-                              " images unused and old enough)" + (errors.empty() ? "" : "; errors: " + errors));
+  if (result.freed_bytes < result.wanted_bytes) {
+    std::string message = "image GC: the image filesystem is " + std::to_string(result.usage_percent) +
+                          "% full (high threshold " + std::to_string(policy_.high_threshold_percent) + "%); freed " +
+                          std::to_string(result.freed_bytes) + " of the " + std::to_string(result.wanted_bytes) +
+                          " bytes wanted (" + std::to_string(candidates.size()) + " images unused and old enough)" +
+                          (errors.empty() ? "" : "; errors: " + errors);
+    if (free_disk_space_failed_) free_disk_space_failed_(message);
+    return plugin::Status(plugin::Code::kUnavailable, message);
+  }
   return result;
 }
 

@@ -46,8 +46,11 @@ struct ImageGcResult {
 class ImageGarbageCollector {
  public:
   // `usage` reads the image filesystem (filesystem_usage of the image directory in production).
+  // `free_disk_space_failed` hears why a collection could not free enough (the agent makes it the
+  // kubelet's FreeDiskSpaceFailed warning event on its Node).
   ImageGarbageCollector(plugin::runtime::Runtime& runtime, const plugin::Clock& clock, plugin::Logger& logger,
-                        ImageGcPolicy policy, std::function<plugin::Result<FilesystemUsage>()> usage);
+                        ImageGcPolicy policy, std::function<plugin::Result<FilesystemUsage>()> usage,
+                        std::function<void(const std::string& message)> free_disk_space_failed = {});
   ~ImageGarbageCollector();
 
   // One pass: notes the images in use now; above the high threshold, removes unused images old
@@ -74,6 +77,7 @@ class ImageGarbageCollector {
   plugin::Logger& logger_;
   const ImageGcPolicy policy_;
   const std::function<plugin::Result<FilesystemUsage>()> usage_;
+  const std::function<void(const std::string& message)> free_disk_space_failed_;
   std::mutex records_mu_;
   std::map<std::string, Record> records_;  // image id →
   Periodic periodic_;

@@ -176,6 +176,29 @@ TEST(AgentE2E, KubectlDrainEvictsThePodsAndUncordonLetsThemBack) {
   EXPECT_EQ(rolled.exit_code, 0) << rolled.err << cluster.kubectl({"get", "pods", "-o", "wide"}).out;
 }
 
+// Image GC that cannot free enough (thresholds of 1% / 0% on the root filesystem, which the OS alone
+// fills past 1%) is the kubelet's FreeDiskSpaceFailed: a warning event on the Node, saying why.
+TEST(AgentE2E, ImageGcThatCannotFreeEnoughWarnsOnTheNode) {
+  Cluster cluster(true, {}, {"--agent.runtime=sim", "--agent.node-name=laptop", "--agent.image-fs-path=/",
+                             "--agent.image-gc-high-threshold-percent=1", "--agent.image-gc-low-threshold-percent=0",
+                             "--agent.image-gc-period-seconds=1"});
+  ASSERT_TRUE(cluster.ready()) << cluster.log();
+  nlohmann::json warning;
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const auto& e : cluster.kubectl_json({"get", "events"}).value("items", nlohmann::json::array()))
+          if (e.value("reason", "") == "FreeDiskSpaceFailed") warning = e;
+        return warning.is_object();
+      },
+      std::chrono::seconds(20)))
+      << cluster.log();
+  EXPECT_EQ(warning.value("type", ""), "Warning");
+  EXPECT_EQ(warning["involvedObject"].value("kind", ""), "Node");
+  EXPECT_EQ(warning["involvedObject"].value("name", ""), "laptop");
+  EXPECT_NE(warning.value("message", "").find("(high threshold 1%)"), std::string::npos) << warning.dump();
+  EXPECT_EQ(warning["source"].value("component", ""), "kubelet");
+}
+
 TEST(AgentE2E, AnUnknownRuntimeIsAConfigErrorNamingTheKey) {
   Cluster cluster(true, {}, {"--agent.runtime=nosuch"});
   EXPECT_FALSE(cluster.ready());

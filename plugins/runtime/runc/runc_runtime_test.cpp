@@ -644,9 +644,11 @@ TEST_F(RuncRuntimeTest, ImageGarbageCollectionRemovesUnusedImagesLeastRecentlyUs
   // Capacity 10 X; usage starts at 10% (nothing to do).
   const std::uint64_t x = never_used_size;
   std::uint64_t used = x;
-  agent::ImageGarbageCollector gc(*runtime, clock, logger, policy, [&]() -> plugin::Result<agent::FilesystemUsage> {
-    return agent::FilesystemUsage{10 * x, 10 * x - used};
-  });
+  std::vector<std::string> reported;  // what the agent turns into FreeDiskSpaceFailed events
+  agent::ImageGarbageCollector gc(
+      *runtime, clock, logger, policy,
+      [&]() -> plugin::Result<agent::FilesystemUsage> { return agent::FilesystemUsage{10 * x, 10 * x - used}; },
+      [&](const std::string& message) { reported.push_back(message); });
 
   // A sandbox with a container of busybox (stays) and one of used-before (removed later).
   auto sb = sandbox("gc");
@@ -679,6 +681,7 @@ TEST_F(RuncRuntimeTest, ImageGarbageCollectionRemovesUnusedImagesLeastRecentlyUs
   auto second = gc.collect();
   ASSERT_FALSE(second);
   EXPECT_NE(second.status().message().find("image filesystem is 90% full"), std::string::npos) << second.status().message();
+  EXPECT_EQ(reported, std::vector<std::string>{second.status().message()});  // only this collection fell short
   EXPECT_EQ(ids(), std::set<std::string>{image_id_});
 
   // An image pulled a minute ago is too young to collect; after the minimum age it goes.
