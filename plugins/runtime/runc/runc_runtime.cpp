@@ -17,6 +17,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -125,8 +126,7 @@ class RuncRuntime final : public rt::Runtime {
 
   ~RuncRuntime() override {
     std::lock_guard lock(networks_mu_);
-    for (auto& [id, pending] : networks_)
-      if (pending.worker.joinable()) pending.worker.join();
+    for (auto& [id, done] : networks_) done.wait();
   }
 
   std::string version() const noexcept override { return version_; }
@@ -181,13 +181,10 @@ class RuncRuntime final : public rt::Runtime {
       // CNI ADD (two Go programs, ~45 ms here) runs beside `runc create` of the pod's first container
       // (~80 ms); start_container waits for it, so no container runs before its pod has its IP.
       std::lock_guard lock(networks_mu_);
-      auto task = std::make_shared<std::packaged_task<plugin::Status()>>(
-          [this, id, ports = config.port_mappings, pod = config.pod.ns + "/" + config.pod.name] {
-            return set_up_network(id, ports, pod);
-          });
-      PendingNetwork& pending = networks_[id];
-      pending.done = task->get_future().share();
-      pending.worker = std::thread([task] { (*task)(); });
+      networks_[id] = std::async(std::launch::async, [this, id, ports = config.port_mappings,
+                                                      pod = config.pod.ns + "/" + config.pod.name] {
+                        return set_up_network(id, ports, pod);
+                      }).share();
       return id;
     } catch (const std::exception& e) {
       return plugin::internal(std::string("runc run_sandbox: ") + e.what());
@@ -372,7 +369,10 @@ class RuncRuntime final : public rt::Runtime {
         (void)wait_exit(dir, std::chrono::seconds(10));
         return start_error(error);
       };
-      if (auto network = await_network(meta.value("sandbox_id", "")); !network) return abandon(network.message());
+      const std::string sandbox_id = meta.value("sandbox_id", "");
+      auto network = await_network(sandbox_id);
+      if (!network) network = recorded_network(sandbox_id);
+      if (!*network) return abandon(network->message());
       if (std::string error = release_created(id, dir); !error.empty()) return abandon(error);
       return plugin::Status::ok();
     } catch (const std::exception& e) {
@@ -743,27 +743,27 @@ class RuncRuntime final : public rt::Runtime {
     return plugin::Status::ok();
   }
 
-  // Waits for the network run_sandbox set up in the background, if it still is; what became of it.
-  plugin::Status await_network(std::string_view sandbox_id) {
+  // Waits for the network run_sandbox set up in the background, if it still is: what became of it;
+  // nullopt when none was being set up.
+  std::optional<plugin::Status> await_network(std::string_view sandbox_id) {
     std::shared_future<plugin::Status> done;
     {
       std::lock_guard lock(networks_mu_);
       auto it = networks_.find(sandbox_id);
-      if (it == networks_.end()) {
-        Json meta = read_json(sandbox_dir(sandbox_id) / "sandbox.json");
-        if (meta.is_object() && meta.contains("network_error"))
-          return plugin::unavailable(meta.value("network_error", ""));
-        return plugin::Status::ok();
-      }
-      done = it->second.done;
+      if (it == networks_.end()) return std::nullopt;
+      done = it->second;
     }
     plugin::Status result = done.get();
     std::lock_guard lock(networks_mu_);
-    if (auto it = networks_.find(sandbox_id); it != networks_.end() && it->second.worker.joinable()) {
-      it->second.worker.join();  // it has finished: its future is ready
-      networks_.erase(it);
-    }
+    networks_.erase(std::string(sandbox_id));
     return result;
+  }
+
+  // The outcome of a sandbox's network set up earlier (or by an earlier instance): its error, if any.
+  plugin::Status recorded_network(std::string_view sandbox_id) {
+    Json meta = read_json(sandbox_dir(sandbox_id) / "sandbox.json");
+    if (meta.is_object() && meta.contains("network_error")) return plugin::unavailable(meta.value("network_error", ""));
+    return plugin::Status::ok();
   }
 
   // What `runc start` does, without its ~40 ms of Go start-up: runc init, once created, blocks
@@ -806,8 +806,7 @@ class RuncRuntime final : public rt::Runtime {
         break;
       }
       pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 1) > 0 && (p.revents & POLLHUP) && !written)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // no writer ever: poll would not wait
+      ::poll(&p, 1, 1);  // no POLLHUP before a writer has come and gone: this waits ≤ 1 ms
     }
     ::close(fd);
     if (error.empty()) ::unlink(fifo.c_str());
@@ -891,12 +890,8 @@ class RuncRuntime final : public rt::Runtime {
   oci::ImageStore images_;
   PodNetwork network_;
   // Pod networks being set up (see run_sandbox); the destructor waits for them.
-  struct PendingNetwork {
-    std::shared_future<plugin::Status> done;
-    std::thread worker;
-  };
   std::mutex networks_mu_;
-  std::map<std::string, PendingNetwork, std::less<>> networks_;
+  std::map<std::string, std::shared_future<plugin::Status>, std::less<>> networks_;
 };
 
 }  // namespace
