@@ -341,10 +341,8 @@ class RuncRuntime final : public rt::Runtime {
       fs::path dir = container_dir(container_id);
       Json meta = read_json(dir / "container.json");
       if (!meta.is_object()) return plugin::not_found("runc: no container " + std::string(container_id));
-      if (meta.value("started_at_ms", std::int64_t{0}) != 0)
+      if (meta.value("started_at_ms", std::int64_t{0}) != 0 || meta.contains("shim_pid") || fs::exists(dir / "exit.json"))
         return plugin::bad_request("runc: container " + std::string(container_id) + " was started already");
-      meta["started_at_ms"] = wall_ms();
-      if (auto st = write_text(dir / "container.json", meta.dump()); !st) return st;
       const std::string id(container_id);
       // As containerd does: a container that could not start has exited (128, StartError), so the
       // agent's restart policy and backoff apply to it.
@@ -374,7 +372,9 @@ class RuncRuntime final : public rt::Runtime {
       if (!network) network = recorded_network(sandbox_id);
       if (!*network) return abandon(network->message());
       if (std::string error = release_created(id, dir); !error.empty()) return abandon(error);
-      return plugin::Status::ok();
+      // Only now is it running: until this write container_status says Created (see there).
+      meta["started_at_ms"] = wall_ms();
+      return write_text(dir / "container.json", meta.dump());
     } catch (const std::exception& e) {
       return plugin::internal(std::string("runc start_container: ") + e.what());
     }
@@ -442,13 +442,17 @@ class RuncRuntime final : public rt::Runtime {
       s.image = meta.value("image", "");
       s.image_id = meta.value("image_id", "");
       s.log_path = meta.value("log_path", "");
-      if (s.started_at_ms == 0) {
-        s.state = rt::ContainerState::kCreated;
-        return s;
-      }
       // Order matters: the shim writes exit.json before it removes shim.pid.
       bool alive = shim_alive(dir);
       Json exit = read_json(dir / "exit.json");
+      // Created until start_container has let the process run and said so (started_at_ms): while
+      // it starts, the monitor may not have written its pid yet, which must not read as an exit.
+      // (The agent's relist once saw such an "exit", then the real one as no change, and the pod
+      // stayed Running with its container gone.)
+      if (!exit.is_object() && s.started_at_ms == 0) {
+        s.state = rt::ContainerState::kCreated;
+        return s;
+      }
       if (!exit.is_object() && alive) {
         s.state = rt::ContainerState::kRunning;
         return s;

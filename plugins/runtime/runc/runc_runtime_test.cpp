@@ -3,8 +3,6 @@
 // and the pod bridge), so pod traffic can never reach the machine's real interfaces; HTTP to a pod
 // is sent from inside that namespace. Needs root; fails with a clear message without it.
 #include <gtest/gtest.h>
-
-#include <thread>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +11,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "agent/image_gc.hpp"
 #include "image_store.hpp"
@@ -538,6 +537,34 @@ TEST_F(RuncRuntimeTest, AHostPortIsPublishedThroughPortmap) {
   auto rules = in_node({"iptables-save", "-t", "nat"});
   EXPECT_EQ(rules.out.find("8080"), std::string::npos) << "portmap rules left:\n" << rules.out;
   expect_nothing_left({}, {id});
+}
+
+// While start_container runs (runc create, the wait for the pod network, the release), the
+// container is Created until its process runs, and never Exited (the monitor's pid file is not
+// there yet at first). The agent's relist compares states: a spurious Exited then made
+// the real exit look like no change, and the pod stayed Running with its container gone.
+TEST_F(RuncRuntimeTest, AContainerIsCreatedUntilItsStartReturns) {
+  auto sb = sandbox("starting");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  auto id = runtime_->create_container(*sandbox_id, container("httpd"), sb);
+  ASSERT_TRUE(id) << id.status().message();
+  std::atomic<bool> starting{true};
+  std::set<int> seen;  // the states polled while start_container ran
+  std::thread poller([&] {
+    while (starting)
+      if (auto st = runtime_->container_status(*id)) seen.insert(static_cast<int>(st->state));
+  });
+  auto started = runtime_->start_container(*id);
+  starting = false;
+  poller.join();
+  ASSERT_TRUE(started) << started.message();
+  // Created throughout, and Running once its process runs (the last moments of the call); never Exited.
+  EXPECT_TRUE(seen.contains(static_cast<int>(rt::ContainerState::kCreated)));
+  EXPECT_FALSE(seen.contains(static_cast<int>(rt::ContainerState::kExited)));
+  EXPECT_EQ(runtime_->container_status(*id)->state, rt::ContainerState::kRunning);
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  expect_nothing_left({}, {*id});
 }
 
 // CNI ADD runs in the background of run_sandbox; when it fails, no container of the pod runs: the
