@@ -15,7 +15,7 @@ packages=(
   # the runc runtime: OCI runtimes, pod networking, layer unpacking, test images, a local registry
   runc crun containernetworking-plugins iproute2 iptables libarchive-dev busybox-static docker-registry
   # service proxy modes and their tests/benchmarks (tests/conformance/proxy, bench/proxy)
-  nftables ipvsadm wrk
+  nftables libnftnl-dev libmnl-dev ipvsadm wrk
 )
 
 missing=()

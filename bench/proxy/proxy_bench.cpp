@@ -3,6 +3,10 @@
 //   <mode>: 0 iptables (nf_tables backend), 1 nftables, 2 iptables with the legacy backend
 //   BM_FullSync/<mode>/<services>   one sync of N services × 10 endpoints into a node where the
 //                                   mode has nothing yet (what a start or a mode switch costs)
+//   BM_RestartSync/<mode>/<services>
+//                                   the first sync of a new proxy instance on a node where the
+//                                   mode's rules for the same N services are already in place
+//                                   (a restart: the rules are replaced in one transaction)
 //   BM_OneEndpointChange/<mode>/<services>
 //                                   the sync after one endpoint of one service changed
 //   BM_Throughput/<path>            wrk (1 thread, 32 connections, 3 s, keep-alive HTTP) from the node
@@ -79,6 +83,29 @@ void BM_FullSync(benchmark::State& state) {
     (void)proxy->cleanup();
     state.ResumeTiming();
   }
+}
+
+void BM_RestartSync(benchmark::State& state) {
+  if (!root_or_skip(state)) return;
+  const std::string mode = kModes[state.range(0)];
+  const int n = static_cast<int>(state.range(1));
+  state.SetLabel(mode + " " + std::to_string(n) + " services x 10 endpoints, rules already in place");
+  NetnsLab lab(0, "br");
+  lab.enter_node();
+  skiff::testing::TestPluginContext ctx{"proxy", {}, "/tmp"};
+  auto desired = services(n);
+  auto first = skiff::testing::make_mode(mode, ctx);
+  if (!first->start() || !first->sync(desired)) return state.SkipWithError("cannot write the first rules");
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto proxy = skiff::testing::make_mode(mode, ctx);
+    state.ResumeTiming();
+    if (auto r = proxy->sync(desired); !r) {
+      state.SkipWithError(r.status().message().substr(0, 300).c_str());
+      break;
+    }
+  }
+  (void)first->cleanup();
 }
 
 void BM_OneEndpointChange(benchmark::State& state) {
@@ -183,6 +210,7 @@ void BM_NftablesElementDelta(benchmark::State& state) {
 BENCHMARK(BM_NftablesRenderAndDiff)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_NftablesElementDelta)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FullSync)->ArgsProduct({{0, 1, 2}, {1000, 10000}})->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RestartSync)->ArgsProduct({{0, 1, 2}, {1000, 10000}})->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_OneEndpointChange)->ArgsProduct({{0, 1, 2}, {1000, 10000}})->Iterations(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Throughput)->DenseRange(0, 3)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 

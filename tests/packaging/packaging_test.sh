@@ -59,7 +59,7 @@ version=$(sed -n 's/^project(skiff VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.
 # Shared-library dependencies come from dpkg-shlibdeps, not from a hand-written list.
 depends=$(dpkg-deb -f "$deb" Depends)
 say "skiff Depends: $depends"
-for lib in libc6 libstdc++6 libsqlite3-0 libnng1 libcurl4 libtcmalloc-minimal4 libmbedx509-1 libyaml-cpp0.7; do
+for lib in libc6 libstdc++6 libsqlite3-0 libnng1 libcurl4 libtcmalloc-minimal4 libmbedx509-1 libyaml-cpp0.7 libnftnl11 libmnl0; do
   grep -q "$lib" <<<"$depends" || fail "skiff's Depends lacks $lib (shlibdeps): $depends"
 done
 grep -q "skiff (= $version)" <<<"$(dpkg-deb -f "$devdeb" Depends)" || fail "skiff-dev must depend on skiff (= $version): $(dpkg-deb -f "$devdeb" Depends)"

@@ -237,6 +237,33 @@ std::string nft_script(const NftObjects& current, const NftObjects& desired, boo
   return out;
 }
 
+StagedLoad staged_load(const NftObjects& desired) {
+  StagedLoad load;
+  load.declare = "add table " + kT + "\n";
+  std::string base_chains, rules, text_elements;
+  for (const auto& [name, o] : desired) {
+    if (o.kind != "chain") {
+      load.declare += "add " + o.kind + " " + kT + " " + name + " " + o.spec + "\n";
+      if (o.lines.empty()) continue;
+      if (auto layout = element_layout(o.spec)) {
+        load.elements.push_back(ElementList{name, std::move(*layout), &o.lines});
+      } else {
+        text_elements += "add element " + kT + " " + name + " " +
+                         element_list(std::vector<std::string_view>(o.lines.begin(), o.lines.end())) + "\n";
+      }
+      continue;
+    }
+    // A base chain (its spec names a hook) is what lets packets in: it comes with the rules.
+    if (o.spec.empty())
+      load.declare += "add chain " + kT + " " + name + "\n";
+    else
+      base_chains += "add chain " + kT + " " + name + " " + o.spec + "\n";
+    for (const auto& rule : o.lines) rules += "add rule " + kT + " " + name + " " + rule + "\n";
+  }
+  load.finish = "add table " + kT + "\n" + text_elements + base_chains + rules;
+  return load;
+}
+
 NftWritten written_for(const ProxyState& state, const NftablesOptions& options) {
   NftWritten w{render_objects(state, options), {}};
   for (const ServicePort& sp : state.services)
@@ -370,6 +397,15 @@ class NftablesProxy final : public plugin::proxy::Proxy {
       // whole table on the next sync.)
       std::optional<std::string> script;
       if (known_) script = element_delta(synced_, state, written_, options_);
+      if (!script && !known_ && !table_exists()) {
+        // Nothing of ours in the kernel (a first start, a mode switch, after cleanup): the staged
+        // load, whose elements skip nft's parser. A table that exists is replaced atomically below.
+        NftWritten desired = written_for(state, options_);
+        if (auto s = load_staged(staged_load(desired.objects)); !s) return s.with_context("proxy nftables sync");
+        written_ = std::move(desired);
+        synced_ = state;
+        script = std::string();
+      }
       if (!script) {
         NftWritten desired = written_for(state, options_);
         script = nft_script(written_.objects, desired.objects, !known_);
@@ -389,6 +425,22 @@ class NftablesProxy final : public plugin::proxy::Proxy {
       known_ = false;
       return plugin::internal(std::string("proxy nftables sync: ") + e.what());
     }
+  }
+
+  // Whether `ip skiff-proxy` exists; on doubt, yes (the atomic replace is right either way).
+  bool table_exists() {
+    auto r = run_command({options_.nft_command, "list", "tables", "ip"});
+    if (!r || r->exit_code != 0) return true;
+    return r->out.find("table " + kT + "\n") != std::string::npos;
+  }
+
+  // The three steps of a StagedLoad. A failure leaves a table without base chains, which no packet
+  // reaches; the next sync finds it and replaces it in one transaction.
+  plugin::Status load_staged(const StagedLoad& load) {
+    if (auto r = run_checked({options_.nft_command, "-f", "-"}, load.declare); !r) return r.status();
+    if (auto s = load_elements(kTable, load.elements); !s) return s;
+    if (auto r = run_checked({options_.nft_command, "-f", "-"}, load.finish); !r) return r.status();
+    return plugin::Status::ok();
   }
 
   plugin::Status cleanup() noexcept override {

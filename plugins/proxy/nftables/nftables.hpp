@@ -3,7 +3,8 @@
 // of endpoints, which picks slot i with `numgen random mod n vmap`; slot i's chain DNATs through the
 // map holding every service's endpoint i. Services and endpoints are map elements, not chains. Each
 // sync is one `nft -f -` transaction that touches only what changed since the last one (element
-// edits for maps and sets); the first sync after start replaces the table.
+// edits for maps and sets); the first sync after start replaces the table, or, when there is none,
+// loads it staged with the elements as netlink messages (StagedLoad).
 #pragma once
 
 #include <array>
@@ -15,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "netlink_elements.hpp"
 #include "skiff/plugin/abi.hpp"
 #include "skiff/plugin/host.hpp"
 #include "skiff/plugin/proxy.hpp"
@@ -44,6 +46,19 @@ NftObjects render_objects(const plugin::proxy::ProxyState& state, const Nftables
 // The transaction from `current` to `desired`; `replace_table` starts by deleting the whole table
 // (used when what is in the kernel is unknown).
 std::string nft_script(const NftObjects& current, const NftObjects& desired, bool replace_table);
+
+// A full load into a node that has no table yet, in three steps that no packet sees half done:
+// `declare` (nft) creates the table, its sets and maps, empty, and its regular chains, empty;
+// `elements` then go in through netlink (load_elements), one batch; `finish` (nft) adds every rule
+// and, with them, the base chains that hook the table into the packet path. Until `finish`
+// commits, nothing jumps into the table. Elements the netlink encoder cannot write are `add element`
+// lines of `finish`. At 10,000 services this replaces ~2 s of nft parsing element text.
+struct StagedLoad {
+  std::string declare;
+  std::vector<ElementList> elements;  // point into the objects staged_load was given
+  std::string finish;
+};
+StagedLoad staged_load(const NftObjects& desired);
 
 // What one sync wrote, kept for the next: the objects, and how many ready endpoints of all service
 // ports have each IP (the hairpin set holds an IP while that count is above zero).

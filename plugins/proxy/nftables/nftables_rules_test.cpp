@@ -132,5 +132,62 @@ TEST(NftablesRules, AffinityUsesDynamicSetsThatSurviveResyncs) {
   EXPECT_EQ(count(script, "flush set ip skiff-proxy affinity-"), 0u) << "affinity entries must not be flushed";
 }
 
+TEST(NftablesRules, ElementsEncodeAsTheKernelLaysOutConcatenations) {
+  auto verdicts = nftables::element_layout("{ type ipv4_addr . inet_proto . inet_service : verdict; }");
+  ASSERT_TRUE(verdicts);
+  auto e = nftables::encode_element(*verdicts, "10.96.0.10 . udp . 8080 : goto lb-3");
+  ASSERT_TRUE(e) << e.status().message();
+  // Each field of a concatenation takes 4 bytes, value first: address, protocol, port (big endian).
+  EXPECT_EQ(e->key, std::string("\x0a\x60\x00\x0a" "\x11\x00\x00\x00" "\x1f\x90\x00\x00", 12));
+  EXPECT_EQ(e->chain, "lb-3");
+  EXPECT_TRUE(e->data.empty());
+
+  auto endpoints = nftables::element_layout("{ type inet_proto . inet_service : ipv4_addr . inet_service; }");
+  ASSERT_TRUE(endpoints);
+  e = nftables::encode_element(*endpoints, "tcp . 30080 : 10.244.0.12 . 8080");
+  ASSERT_TRUE(e) << e.status().message();
+  EXPECT_EQ(e->key, std::string("\x06\x00\x00\x00" "\x75\x80\x00\x00", 8));
+  EXPECT_EQ(e->data, std::string("\x0a\xf4\x00\x0c" "\x1f\x90\x00\x00", 8));
+
+  // A lone field is its own size.
+  auto single = nftables::element_layout("{ type ipv4_addr; flags dynamic,timeout; timeout 60s; }");
+  ASSERT_TRUE(single);
+  e = nftables::encode_element(*single, "10.244.0.12");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->key, std::string("\x0a\xf4\x00\x0c", 4));
+
+  // Bad lines name themselves and the field; unknown types are left to nft.
+  auto bad = nftables::encode_element(*endpoints, "tcp . 70000 : 10.244.0.12 . 8080");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("\"70000\" is not a port"), std::string::npos) << bad.status().message();
+  bad = nftables::encode_element(*verdicts, "10.96.0.300 . tcp . 80 : goto lb-3");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("10.96.0.300"), std::string::npos) << bad.status().message();
+  EXPECT_FALSE(nftables::encode_element(*verdicts, "10.96.0.10 . tcp : goto lb-3"));
+  EXPECT_FALSE(nftables::encode_element(*verdicts, "10.96.0.10 . tcp . 80"));
+  EXPECT_FALSE(nftables::element_layout("{ type ipv6_addr . inet_service; }"));
+}
+
+TEST(NftablesRules, AStagedLoadHooksTheTableInOnlyAfterItsElements) {
+  auto objs = nftables::render_objects(sample(), {});
+  auto load = nftables::staged_load(objs);
+  // Declarations: every set, map and regular chain, empty; no base chain, no rule, no element.
+  EXPECT_EQ(count(load.declare, "hook"), 0u) << load.declare;
+  EXPECT_EQ(count(load.declare, "add rule"), 0u) << load.declare;
+  EXPECT_EQ(count(load.declare, "add element"), 0u) << load.declare;
+  EXPECT_NE(load.declare.find("add map ip skiff-proxy endpoints-0 "), std::string::npos) << load.declare;
+  EXPECT_NE(load.declare.find("add chain ip skiff-proxy services\n"), std::string::npos) << load.declare;
+  // Every element goes through netlink, none as text.
+  std::size_t lines = 0, listed = 0;
+  for (const auto& [name, o] : objs)
+    if (o.kind != "chain") lines += o.lines.size();
+  for (const auto& list : load.elements) listed += list.lines->size();
+  EXPECT_EQ(listed, lines);
+  EXPECT_EQ(count(load.finish, "add element"), 0u) << load.finish;
+  // The rest: base chains and every rule.
+  EXPECT_EQ(count(load.finish, "hook"), 6u) << load.finish;
+  EXPECT_NE(load.finish.find("add rule ip skiff-proxy slot-0 dnat ip to"), std::string::npos) << load.finish;
+}
+
 }  // namespace
 }  // namespace skiff::plugins::proxy
