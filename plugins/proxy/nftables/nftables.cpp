@@ -5,6 +5,7 @@
 #include <iterator>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <unordered_set>
 
 #include "command.hpp"
@@ -237,30 +238,33 @@ std::string nft_script(const NftObjects& current, const NftObjects& desired, boo
   return out;
 }
 
-StagedLoad staged_load(const NftObjects& desired) {
+StagedLoad staged_load(const NftObjects& desired, std::string_view table, std::string_view retire) {
+  const std::string t = "ip " + std::string(table), r = "ip " + std::string(retire);
   StagedLoad load;
-  load.declare = "add table " + kT + "\n";
+  load.table = table;
+  // "add" first makes the delete succeed whether or not a stale, unhooked copy is there.
+  load.declare = "add table " + t + "\ndelete table " + t + "\nadd table " + t + "\n";
   std::string base_chains, rules, text_elements;
   for (const auto& [name, o] : desired) {
     if (o.kind != "chain") {
-      load.declare += "add " + o.kind + " " + kT + " " + name + " " + o.spec + "\n";
+      load.declare += "add " + o.kind + " " + t + " " + name + " " + o.spec + "\n";
       if (o.lines.empty()) continue;
       if (auto layout = element_layout(o.spec)) {
         load.elements.push_back(ElementList{name, std::move(*layout), &o.lines});
       } else {
-        text_elements += "add element " + kT + " " + name + " " +
+        text_elements += "add element " + t + " " + name + " " +
                          element_list(std::vector<std::string_view>(o.lines.begin(), o.lines.end())) + "\n";
       }
       continue;
     }
     // A base chain (its spec names a hook) is what lets packets in: it comes with the rules.
     if (o.spec.empty())
-      load.declare += "add chain " + kT + " " + name + "\n";
+      load.declare += "add chain " + t + " " + name + "\n";
     else
-      base_chains += "add chain " + kT + " " + name + " " + o.spec + "\n";
-    for (const auto& rule : o.lines) rules += "add rule " + kT + " " + name + " " + rule + "\n";
+      base_chains += "add chain " + t + " " + name + " " + o.spec + "\n";
+    for (const auto& rule : o.lines) rules += "add rule " + t + " " + name + " " + rule + "\n";
   }
-  load.finish = "add table " + kT + "\n" + text_elements + base_chains + rules;
+  load.finish = "add table " + t + "\n" + text_elements + base_chains + rules + "add table " + r + "\ndelete table " + r + "\n";
   return load;
 }
 
@@ -397,18 +401,18 @@ class NftablesProxy final : public plugin::proxy::Proxy {
       // whole table on the next sync.)
       std::optional<std::string> script;
       if (known_) script = element_delta(synced_, state, written_, options_);
-      if (!script && !known_ && !table_exists()) {
-        // Nothing of ours in the kernel (a first start, a mode switch, after cleanup): the staged
-        // load, whose elements skip nft's parser. A table that exists is replaced atomically below.
+      if (!script && !known_) {
+        // What the kernel holds is unknown (a start, a mode switch, a failed sync): the table is
+        // loaded staged, its elements skipping nft's parser.
         NftWritten desired = written_for(state, options_);
-        if (auto s = load_staged(staged_load(desired.objects)); !s) return s.with_context("proxy nftables sync");
+        if (auto s = load_fresh(desired.objects); !s) return s.with_context("proxy nftables sync");
         written_ = std::move(desired);
         synced_ = state;
         script = std::string();
       }
       if (!script) {
         NftWritten desired = written_for(state, options_);
-        script = nft_script(written_.objects, desired.objects, !known_);
+        script = nft_script(written_.objects, desired.objects, /*replace_table=*/false);
         written_ = std::move(desired);
         synced_ = state;
       }
@@ -427,18 +431,39 @@ class NftablesProxy final : public plugin::proxy::Proxy {
     }
   }
 
-  // Whether `ip skiff-proxy` exists; on doubt, yes (the atomic replace is right either way).
-  bool table_exists() {
-    auto r = run_command({options_.nft_command, "list", "tables", "ip"});
-    if (!r || r->exit_code != 0) return true;
-    return r->out.find("table " + kT + "\n") != std::string::npos;
+  // Loads `objects` into kTable, whatever the kernel holds:
+  // - nothing, or the standby table hooked in (a restart that stopped halfway): staged into kTable,
+  //   retiring the standby table;
+  // - kTable (a restart, a failed sync): staged into the standby table, which takes over from
+  //   kTable in one transaction, then back into kTable the same way. The old rules serve until
+  //   the new ones are whole, which one text transaction replacing the table also gave, at ~10x
+  //   the time for 10,000 services.
+  plugin::Status load_fresh(const NftObjects& objects) {
+    // `list chains` reads no elements (`list tables` fetches them all: ~2 s at 10,000 services).
+    // Every table of ours has chains, so it is listed; base chains show their hook.
+    auto listed = run_checked({options_.nft_command, "list", "chains", "ip"});
+    if (!listed) return listed.status();
+    std::map<std::string, bool, std::less<>> hooked;  // table → has a base chain
+    std::string table;
+    std::istringstream lines(listed->out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("table ip ")) {
+        table = line.substr(9, line.find(' ', 9) - 9);
+        hooked.try_emplace(table, false);
+      } else if (line.find(" hook ") != std::string::npos) hooked[table] = true;
+    }
+    auto has = [&](std::string_view t) { return hooked.contains(t); };
+    const bool standby_live = has(kStandbyTable) && hooked.find(kStandbyTable)->second;
+    if (has(kTable) && !standby_live)
+      if (auto s = load_staged(staged_load(objects, kStandbyTable, kTable)); !s) return s;
+    return load_staged(staged_load(objects, kTable, kStandbyTable));
   }
 
-  // The three steps of a StagedLoad. A failure leaves a table without base chains, which no packet
-  // reaches; the next sync finds it and replaces it in one transaction.
+  // The three steps of a StagedLoad. A failure leaves the loading table without base chains, which
+  // no packet reaches, next to the one still hooked in; the next sync starts over.
   plugin::Status load_staged(const StagedLoad& load) {
     if (auto r = run_checked({options_.nft_command, "-f", "-"}, load.declare); !r) return r.status();
-    if (auto s = load_elements(kTable, load.elements); !s) return s;
+    if (auto s = load_elements(load.table, load.elements); !s) return s;
     if (auto r = run_checked({options_.nft_command, "-f", "-"}, load.finish); !r) return r.status();
     return plugin::Status::ok();
   }
@@ -451,7 +476,9 @@ class NftablesProxy final : public plugin::proxy::Proxy {
       synced_ = {};
       if (!have_program(options_.nft_command)) return plugin::Status::ok();
       // "add" first makes the delete succeed whether or not the table exists, atomically.
-      auto r = run_checked({options_.nft_command, "-f", "-"}, "add table " + kT + "\ndelete table " + kT + "\n");
+      const std::string standby = "ip " + std::string(kStandbyTable);
+      auto r = run_checked({options_.nft_command, "-f", "-"},
+                           "add table " + kT + "\ndelete table " + kT + "\nadd table " + standby + "\ndelete table " + standby + "\n");
       return r ? plugin::Status::ok() : r.status().with_context("proxy nftables cleanup");
     } catch (const std::exception& e) {
       return plugin::internal(std::string("proxy nftables cleanup: ") + e.what());

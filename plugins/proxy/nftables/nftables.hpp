@@ -3,8 +3,9 @@
 // of endpoints, which picks slot i with `numgen random mod n vmap`; slot i's chain DNATs through the
 // map holding every service's endpoint i. Services and endpoints are map elements, not chains. Each
 // sync is one `nft -f -` transaction that touches only what changed since the last one (element
-// edits for maps and sets); the first sync after start replaces the table, or, when there is none,
-// loads it staged with the elements as netlink messages (StagedLoad).
+// edits for maps and sets). The first sync after start loads the table staged, with the elements
+// as netlink messages (StagedLoad); when rules are in place already (a restart), through the
+// standby table and back, so that the old rules serve until the new ones are whole.
 #pragma once
 
 #include <array>
@@ -25,6 +26,8 @@ namespace skiff::plugins::proxy::nftables {
 
 inline constexpr std::string_view kName = "nftables";
 inline constexpr std::string_view kTable = "skiff-proxy";
+// Where a restart stages the new rules while the old ones in kTable keep serving (StagedLoad).
+inline constexpr std::string_view kStandbyTable = "skiff-proxy-next";
 
 struct NftablesOptions {
   int masquerade_bit = 14;
@@ -47,18 +50,21 @@ NftObjects render_objects(const plugin::proxy::ProxyState& state, const Nftables
 // (used when what is in the kernel is unknown).
 std::string nft_script(const NftObjects& current, const NftObjects& desired, bool replace_table);
 
-// A full load into a node that has no table yet, in three steps that no packet sees half done:
-// `declare` (nft) creates the table, its sets and maps, empty, and its regular chains, empty;
-// `elements` then go in through netlink (load_elements), one batch; `finish` (nft) adds every rule
-// and, with them, the base chains that hook the table into the packet path. Until `finish`
-// commits, nothing jumps into the table. Elements the netlink encoder cannot write are `add element`
-// lines of `finish`. At 10,000 services this replaces ~2 s of nft parsing element text.
+// A full load of table `ip <table>` in three steps that no packet sees half done: `declare` (nft)
+// creates the table afresh with its sets and maps, empty, and its regular chains, empty; `elements`
+// then go in through netlink (load_elements), one batch; `finish` (nft) adds every rule and, with
+// them, the base chains that hook the table into the packet path, and deletes table `retire` in the
+// same transaction. So at every instant exactly one of the two tables is hooked in. Elements the
+// netlink encoder cannot write are `add element` lines of `finish`. At 10,000 services this
+// replaces ~2 s of nft parsing element text.
 struct StagedLoad {
+  std::string table;  // the table loaded
   std::string declare;
   std::vector<ElementList> elements;  // point into the objects staged_load was given
   std::string finish;
 };
-StagedLoad staged_load(const NftObjects& desired);
+StagedLoad staged_load(const NftObjects& desired, std::string_view table = kTable,
+                       std::string_view retire = kStandbyTable);
 
 // What one sync wrote, kept for the next: the objects, and how many ready endpoints of all service
 // ports have each IP (the hairpin set holds an IP while that count is above zero).

@@ -184,8 +184,13 @@ TEST(NftablesRules, AStagedLoadHooksTheTableInOnlyAfterItsElements) {
   for (const auto& list : load.elements) listed += list.lines->size();
   EXPECT_EQ(listed, lines);
   EXPECT_EQ(count(load.finish, "add element"), 0u) << load.finish;
-  // The rest: base chains and every rule.
+  // The rest: base chains and every rule, and the other table retired in the same transaction.
   EXPECT_EQ(count(load.finish, "hook"), 6u) << load.finish;
+  EXPECT_TRUE(load.finish.ends_with("add table ip skiff-proxy-next\ndelete table ip skiff-proxy-next\n")) << load.finish;
+  auto standby = nftables::staged_load(objs, nftables::kStandbyTable, nftables::kTable);
+  EXPECT_EQ(standby.table, "skiff-proxy-next");
+  EXPECT_NE(standby.declare.find("add map ip skiff-proxy-next endpoints-0 "), std::string::npos) << standby.declare;
+  EXPECT_TRUE(standby.finish.ends_with("add table ip skiff-proxy\ndelete table ip skiff-proxy\n")) << standby.finish;
   EXPECT_NE(load.finish.find("add rule ip skiff-proxy slot-0 dnat ip to"), std::string::npos) << load.finish;
 }
 

@@ -1,6 +1,7 @@
 // The nftables mode's staged load (declarations, elements through netlink, then rules and base
 // chains) against the kernel, in a node network namespace the test makes: the table it writes must
-// be exactly the one `nft -f` writes from element text, element for element. Built into
+// be exactly the one `nft -f` writes from element text, element for element, on a first start, on a
+// restart (through the standby table) and after a restart that stopped halfway. Built into
 // proxy_conformance_test (root, like the rest of that suite).
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -115,18 +116,36 @@ TEST(NftablesStagedLoad, WritesTheSameTableAsOneTextTransaction) {
   EXPECT_NE(refused.message().find("no-such-map"), std::string::npos) << refused.message();
   EXPECT_EQ(listed_table(), by_text) << "a refused batch must change nothing";
 
-  // The mode itself: a first sync into this empty node takes the staged path and writes the same.
+  // The mode itself: a first sync into this empty node is one staged load, and writes the same.
   nft_must({"delete", "table", "ip", std::string(nft::kTable)});
+  auto tables = [] { return nft_must({"list", "tables", "ip"}); };
   auto proxy = nft::make_nftables_proxy({}, nullptr);
   ASSERT_TRUE(proxy->start());
   auto synced = proxy->sync(many_services());
   ASSERT_TRUE(synced) << synced.status().message();
   EXPECT_EQ(listed_table(), by_text);
-  // A second instance finds the table and replaces it in one transaction: the same again.
+  EXPECT_EQ(tables(), "table ip skiff-proxy\n");
+  // A second instance (a restart) finds the table in place: it loads the standby table, which takes
+  // over in one transaction, then loads the table back. The same table again, and nothing else.
   auto restarted = nft::make_nftables_proxy({}, nullptr);
   ASSERT_TRUE(restarted->sync(many_services()));
   EXPECT_EQ(listed_table(), by_text);
-  EXPECT_TRUE(restarted->cleanup());
+  EXPECT_EQ(tables(), "table ip skiff-proxy\n");
+
+  // A restart that stopped halfway, with the standby table serving and the main one gone: the next
+  // start loads the main table and retires the standby in the same transaction.
+  auto standby = nft::staged_load(objects, nft::kStandbyTable, nft::kTable);
+  nft_must({"-f", "-"}, standby.declare);
+  ASSERT_TRUE(nft::load_elements(nft::kStandbyTable, standby.elements));
+  nft_must({"-f", "-"}, standby.finish);
+  EXPECT_EQ(tables(), "table ip skiff-proxy-next\n");
+  auto recovered = nft::make_nftables_proxy({}, nullptr);
+  auto recovered_sync = recovered->sync(many_services());
+  ASSERT_TRUE(recovered_sync) << recovered_sync.status().message();
+  EXPECT_EQ(listed_table(), by_text);
+  EXPECT_EQ(tables(), "table ip skiff-proxy\n");
+  EXPECT_TRUE(recovered->cleanup());
+  EXPECT_EQ(tables(), "");
 }
 
 }  // namespace
