@@ -47,7 +47,7 @@ using NftObjects = std::map<std::string, NftObject>;
 
 NftObjects render_objects(const plugin::proxy::ProxyState& state, const NftablesOptions& options);
 // The transaction from `current` to `desired`; `replace_table` starts by deleting the whole table
-// (used when what is in the kernel is unknown).
+// (the mode loads a whole table staged instead; tests use this one text transaction as the reference).
 std::string nft_script(const NftObjects& current, const NftObjects& desired, bool replace_table);
 
 // A full load of table `ip <table>` in three steps that no packet sees half done: `declare` (nft)
