@@ -330,6 +330,17 @@ plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const Priori
       auto sel = parse_label_selector(member(c, "labelSelector"), path + ".labelSelector");
       if (!sel) return ctx(sel.status());
       t.selector = std::move(sel).value();
+      // matchLabelKeys: the pod's own values of these labels join the selector, so that (say) each
+      // ReplicaSet revision of a Deployment spreads on its own; keys the pod lacks are ignored.
+      if (const Json* keys = member(c, "matchLabelKeys"); keys && keys->is_array() && !t.selector.matches_nothing)
+        for (const Json& k : *keys) {
+          if (!k.is_string()) continue;
+          const std::string key = k.get<std::string>();
+          auto label = std::lower_bound(pod.labels.begin(), pod.labels.end(), key,
+                                        [](const auto& l, const std::string& want) { return l.first < want; });
+          if (label != pod.labels.end() && label->first == key)
+            t.selector.match_expressions.push_back({key, sp::Requirement::Op::kIn, {label->second}});
+        }
       if (t.topology_key.empty()) return ctx(plugin::invalid(path + ".topologyKey: Required value"));
       pod.topology_spread.push_back(std::move(t));
     }

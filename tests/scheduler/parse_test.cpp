@@ -106,6 +106,18 @@ TEST(ParsePod, FieldsAndPriority) {
   EXPECT_FALSE(p.topology_spread[0].do_not_schedule);
   EXPECT_EQ(p.topology_spread[0].max_skew, 2);
 
+  // matchLabelKeys: the pod's own value of each key joins the selector; a key it lacks is ignored.
+  Json revision = pod;
+  revision["metadata"]["labels"] = {{"app", "web"}, {"pod-template-hash", "abc"}};
+  revision["spec"]["topologySpreadConstraints"][0]["matchLabelKeys"] = {"pod-template-hash", "not-on-the-pod"};
+  auto keyed = parse_pod(object(revision), &resolver);
+  ASSERT_TRUE(keyed) << keyed.status().message();
+  const auto& spread = keyed->topology_spread.at(0).selector;
+  EXPECT_TRUE(spread.matches({{"app", "web"}, {"pod-template-hash", "abc"}}));
+  EXPECT_FALSE(spread.matches({{"app", "web"}, {"pod-template-hash", "xyz"}})) << "another revision's pods do not count";
+  EXPECT_FALSE(spread.matches({{"app", "web"}}));
+  EXPECT_FALSE(spread.matches({{"app", "db"}, {"pod-template-hash", "abc"}}));
+
   // No class named: the global default; a class that does not exist: 0.
   pod["spec"].erase("priorityClassName");
   EXPECT_EQ(parse_pod(object(pod), &resolver)->priority, 7);
