@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -104,11 +105,15 @@ class RuncCluster {
     write_oci_archive(archive, image);
     return cluster_->skiff({"image", "import", archive.string(), "--name", name, "--data-dir", data_});
   }
-  // Nothing of this skiffd's pods is left: no veth in the node, no sandbox, no container monitor.
+  // Nothing of this skiffd's pods is left: no veth in the node but those of the warm networks the
+  // runtime keeps for the next pods, no sandbox, no container monitor.
   bool nothing_left() const {
     namespace fs = std::filesystem;
     auto veths = run_process({"ip", "-n", node_.name, "-o", "link", "show", "type", "veth"});
-    if (veths.exit_code != 0 || !veths.out.empty()) return false;
+    std::error_code ec;
+    const fs::path warm = data_ + "/runtime/runc/warm";
+    auto waiting = fs::exists(warm, ec) ? std::distance(fs::directory_iterator(warm, ec), fs::directory_iterator{}) : 0;
+    if (veths.exit_code != 0 || std::count(veths.out.begin(), veths.out.end(), '\n') != waiting) return false;
     const fs::path sandboxes = data_ + "/runtime/runc/sandboxes";
     if (fs::exists(sandboxes) && !fs::is_empty(sandboxes)) return false;
     for (const auto& entry : fs::directory_iterator("/proc")) {

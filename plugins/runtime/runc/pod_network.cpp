@@ -78,6 +78,19 @@ plugin::Status destroy_netns(const fs::path& path) {
   return plugin::Status::ok();
 }
 
+plugin::Status move_netns(const fs::path& from, const fs::path& to) {
+  int fd = ::open(to.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (fd < 0) return plugin::internal("create " + to.string() + ": " + std::strerror(errno));
+  ::close(fd);
+  if (::mount(from.c_str(), to.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    std::string error = std::strerror(errno);
+    std::error_code ec;
+    fs::remove(to, ec);
+    return plugin::internal("bind mount " + from.string() + " on " + to.string() + ": " + error);
+  }
+  return destroy_netns(from);
+}
+
 plugin::Result<std::string> PodNetwork::invoke(const std::string& command, const std::string& type,
                                                const std::string& ifname, const std::string& sandbox_id,
                                                const std::string& netns, const std::string& config) {

@@ -28,6 +28,9 @@ struct NetworkOptions {
 plugin::Status create_netns(const std::filesystem::path& path);
 // Unmounts and deletes it; the veth inside goes with the namespace. Idempotent.
 plugin::Status destroy_netns(const std::filesystem::path& path);
+// The namespace bind-mounted at `from` is mounted at `to` (a file that is created) instead: a
+// second bind mount of it, then the first goes. Nothing inside changes.
+plugin::Status move_netns(const std::filesystem::path& from, const std::filesystem::path& to);
 
 class PodNetwork {
  public:

@@ -122,9 +122,24 @@ class RuncRuntime final : public rt::Runtime {
         hide_cgroup2_(hide_cgroup2), exec_fifo_start_(exec_fifo_start),
         images_(o_.image_dir),
         network_(NetworkOptions{o_.cni_plugin_dir, o_.pod_cidr, o_.bridge, o_.node_netns,
-                                fs::path(o_.state_dir) / "cni" / "ipam", o_.ip_masq}) {}
+                                fs::path(o_.state_dir) / "cni" / "ipam", o_.ip_masq}) {
+    // Warm networks an earlier instance left (it crashed, or stopped without tearing them down)
+    // are torn down: no pod holds them, and their record is only their directory.
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(fs::path(o_.state_dir) / "warm", ec))
+      tear_down_warm(entry.path().filename().string());
+    refill_warm();
+  }
 
   ~RuncRuntime() override {
+    std::future<void> filling;
+    {
+      std::lock_guard lock(warm_mu_);
+      stopping_ = true;
+      filling = std::move(warm_fill_);
+    }
+    if (filling.valid()) filling.wait();
+    for (const auto& w : warm_) tear_down_warm(w.id);
     std::lock_guard lock(networks_mu_);
     for (auto& [id, done] : networks_) done.wait();
   }
@@ -147,13 +162,32 @@ class RuncRuntime final : public rt::Runtime {
                    {"ip", ""}};
       if (auto st = write_text(dir / "sandbox.json", meta.dump()); !st) return st;
       auto fail = [&](const plugin::Status& st) -> plugin::Result<std::string> {
-        (void)network_.del(id, (dir / "netns").string(), config.port_mappings, dir / "cni-result.json");
+        (void)network_.del(meta.value("cni_id", id), (dir / "netns").string(), config.port_mappings, dir / "cni-result.json");
         (void)destroy_netns(dir / "netns");
         std::error_code ec;
         fs::remove_all(dir, ec);
         return st.with_context("run sandbox for pod " + config.pod.ns + "/" + config.pod.name);
       };
-      if (auto st = create_netns(dir / "netns"); !st) return fail(st);
+      // A pod without hostPorts takes a network made ahead of time, if one is ready: its namespace
+      // moves under the sandbox and the pod has its IP now, with no CNI run on its path. (portmap
+      // needs the pod's ports at ADD.)
+      std::optional<WarmNetwork> warm;
+      if (config.port_mappings.empty()) warm = take_warm();
+      if (warm) {
+        fs::path from = warm_dir(warm->id);
+        std::error_code ec;
+        if (auto st = move_netns(from / "netns", dir / "netns"); !st) {
+          tear_down_warm(warm->id);
+          return fail(st);
+        }
+        meta["cni_id"] = warm->id;  // the container id its CNI ADD used, which the DEL must use
+        meta["ip"] = warm->ip;
+        fs::rename(from / "cni-result.json", dir / "cni-result.json", ec);
+        if (ec) return fail(plugin::internal("take warm network " + warm->id + ": " + ec.message()));
+        fs::remove_all(from, ec);
+      } else if (auto st = create_netns(dir / "netns"); !st) {
+        return fail(st);
+      }
       // The files every container of the pod sees as /etc/resolv.conf, /etc/hosts, /etc/hostname.
       std::string resolv;
       if (config.dns_servers.empty()) {
@@ -176,6 +210,11 @@ class RuncRuntime final : public rt::Runtime {
       if (auto st = write_text(dir / "hosts", hosts_file("")); !st) return fail(st);
       if (auto st = write_text(dir / "hostname", hostname + "\n"); !st) return fail(st);
       meta["hostname"] = hostname;
+      if (warm) {
+        if (auto st = write_text(dir / "hosts", hosts_file(warm->ip + "\t" + hostname + "\n")); !st) return fail(st);
+        if (auto st = write_text(dir / "sandbox.json", meta.dump()); !st) return fail(st);
+        return id;
+      }
       meta["network"] = "pending";
       if (auto st = write_text(dir / "sandbox.json", meta.dump()); !st) return fail(st);
       // CNI ADD (two Go programs, ~45 ms here) runs beside `runc create` of the pod's first container
@@ -203,7 +242,9 @@ class RuncRuntime final : public rt::Runtime {
       if (!fs::exists(dir / "stopped")) {
         std::string id(sandbox_id);
         if (fs::exists(dir / "netns"))
-          if (auto st = network_.del(id, (dir / "netns").string(), ports_from(meta["ports"]), dir / "cni-result.json"); !st)
+          if (auto st = network_.del(meta.value("cni_id", id), (dir / "netns").string(), ports_from(meta["ports"]),
+                                     dir / "cni-result.json");
+              !st)
             return st.with_context("stop sandbox " + id);
         if (auto st = destroy_netns(dir / "netns"); !st) return st;
         if (auto st = write_text(dir / "stopped", ""); !st) return st;
@@ -374,7 +415,11 @@ class RuncRuntime final : public rt::Runtime {
       if (std::string error = release_created(id, dir); !error.empty()) return abandon(error);
       // Only now is it running: until this write container_status says Created (see there).
       meta["started_at_ms"] = wall_ms();
-      return write_text(dir / "container.json", meta.dump());
+      plugin::Status written = write_text(dir / "container.json", meta.dump());
+      // The pool refills now, off this start's path (made beside it, the next network took CPU
+      // from this very `runc create`).
+      refill_warm();
+      return written;
     } catch (const std::exception& e) {
       return plugin::internal(std::string("runc start_container: ") + e.what());
     }
@@ -747,6 +792,83 @@ class RuncRuntime final : public rt::Runtime {
     return plugin::Status::ok();
   }
 
+  // ---- warm networks ----
+  // A pod network is two Go programs (CNI bridge and host-local, ~60-90 ms of CPU here) beside the
+  // first container's `runc create` (~80 ms) on the pod's start path, and they share the CPU. So up
+  // to `warm-networks` networks are made ahead of time, each a namespace with CNI ADD done under a
+  // container id of its own, kept in <state>/warm/<id>/ (netns, cni-result.json); run_sandbox
+  // hands one to a pod without hostPorts (portmap needs the pod's ports at ADD). Each holds a pod
+  // address and a veth on the bridge while it waits.
+  struct WarmNetwork {
+    std::string id;  // CNI_CONTAINERID of its ADD
+    std::string ip;
+  };
+
+  fs::path warm_dir(std::string_view id) const { return fs::path(o_.state_dir) / "warm" / std::string(id); }
+
+  std::optional<WarmNetwork> take_warm() {
+    std::lock_guard lock(warm_mu_);
+    if (warm_.empty()) return std::nullopt;
+    WarmNetwork w = std::move(warm_.back());
+    warm_.pop_back();
+    return w;
+  }
+
+  // Starts making networks until the pool is full, unless that is under way: at construction, and
+  // after each container start. One failure (say, no address left) ends the round; the next
+  // container start tries again.
+  void refill_warm() {
+    std::lock_guard lock(warm_mu_);
+    if (o_.warm_networks <= 0 || filling_ || stopping_ || warm_.size() >= static_cast<std::size_t>(o_.warm_networks)) return;
+    filling_ = true;
+    if (warm_fill_.valid()) warm_fill_.wait();  // finished: it cleared filling_ as its last step
+    warm_fill_ = std::async(std::launch::async, [this] {
+      while (true) {
+        {
+          std::lock_guard l(warm_mu_);
+          if (stopping_ || warm_.size() >= static_cast<std::size_t>(o_.warm_networks)) {
+            filling_ = false;
+            return;
+          }
+        }
+        auto made = make_warm();
+        std::lock_guard l(warm_mu_);
+        if (!made) {
+          filling_ = false;
+          return;
+        }
+        warm_.push_back(std::move(*made));
+      }
+    });
+  }
+
+  std::optional<WarmNetwork> make_warm() {
+    WarmNetwork w{random_id(), ""};
+    fs::path dir = warm_dir(w.id);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    plugin::Status made = ec ? plugin::internal("create " + dir.string() + ": " + ec.message()) : create_netns(dir / "netns");
+    if (made) {
+      auto ip = network_.add(w.id, (dir / "netns").string(), {}, dir / "cni-result.json");
+      if (ip) w.ip = *ip;
+      else made = ip.status();
+    }
+    if (!made) {
+      log_warn("warm pod network not made", {{"error", made.message()}});
+      tear_down_warm(w.id);
+      return std::nullopt;
+    }
+    return w;
+  }
+
+  void tear_down_warm(const std::string& id) {
+    fs::path dir = warm_dir(id);
+    std::error_code ec;
+    if (fs::exists(dir / "netns", ec)) (void)network_.del(id, (dir / "netns").string(), {}, dir / "cni-result.json");
+    (void)destroy_netns(dir / "netns");
+    fs::remove_all(dir, ec);
+  }
+
   // Waits for the network run_sandbox set up in the background, if it still is: what became of it;
   // nullopt when none was being set up.
   std::optional<plugin::Status> await_network(std::string_view sandbox_id) {
@@ -896,11 +1018,17 @@ class RuncRuntime final : public rt::Runtime {
   // Pod networks being set up (see run_sandbox); the destructor waits for them.
   std::mutex networks_mu_;
   std::map<std::string, std::shared_future<plugin::Status>, std::less<>> networks_;
+  // Warm networks (see refill_warm); the destructor tears down those still waiting.
+  std::mutex warm_mu_;
+  std::vector<WarmNetwork> warm_;
+  bool filling_ = false;   // a refill is under way
+  bool stopping_ = false;  // the destructor has begun: no new refill
+  std::future<void> warm_fill_;
 };
 
 }  // namespace
 
-const std::array<plugin::OptionSpec, 10> kOptions{{
+const std::array<plugin::OptionSpec, 11> kOptions{{
     {"binary", "runc", "the OCI runtime binary: runc or crun (a path, or a name looked up in PATH)"},
     {"state-dir", "", "sandboxes, containers and runc's --root; empty: <data-dir>/runtime/runc"},
     {"image-dir", "", "the OCI image store (skiff image import writes there); empty: <data-dir>/images"},
@@ -911,6 +1039,7 @@ const std::array<plugin::OptionSpec, 10> kOptions{{
     {"node-netns", "", "path of the network namespace the bridge and veths live in; empty: the daemon's"},
     {"ip-masq", "false", "masquerade pod traffic leaving the pod network (iptables, via the bridge plugin)"},
     {"sandbox-stop-grace-seconds", "10", "grace before SIGKILL for containers still running when a pod is stopped"},
+    {"warm-networks", "1", "pod networks made ahead of time, so a pod without hostPorts starts without waiting for CNI (each holds an address); 0: none"},
 }};
 
 plugin::Result<std::unique_ptr<rt::Runtime>> make_runc_runtime(RuncOptions options, plugin::Logger* logger) {
@@ -931,7 +1060,7 @@ plugin::Result<std::unique_ptr<rt::Runtime>> make_runc_runtime(RuncOptions optio
   if (options.state_dir.front() != '/' || options.image_dir.front() != '/' || options.shim.front() != '/')
     return plugin::invalid("runtime.runc: state-dir, image-dir and shim must be absolute paths");
   std::error_code ec;
-  for (const char* sub : {"sandboxes", "containers", "runc-root", "cni/ipam"}) {
+  for (const char* sub : {"sandboxes", "containers", "runc-root", "cni/ipam", "warm"}) {
     fs::create_directories(fs::path(options.state_dir) / sub, ec);
     if (ec) return plugin::internal("runtime.runc: create " + options.state_dir + "/" + sub + ": " + ec.message());
   }
@@ -969,6 +1098,9 @@ plugin::Result<std::unique_ptr<rt::Runtime>> make_runtime(const plugin::PluginCo
   auto grace = c.get_int("sandbox-stop-grace-seconds", 0, 3600);
   if (!grace) return grace.status();
   o.sandbox_stop_grace_seconds = *grace;
+  auto warm = c.get_int("warm-networks", 0, 64);
+  if (!warm) return warm.status();
+  o.warm_networks = *warm;
   if (o.state_dir.empty()) o.state_dir = (fs::path(context.data_dir) / "runtime" / "runc").string();
   if (o.image_dir.empty()) o.image_dir = (fs::path(context.data_dir) / "images").string();
   if (o.pod_cidr.find('/') == std::string::npos)

@@ -29,6 +29,9 @@ struct RuncOptions {
   bool ip_masq = false;
   std::int64_t sandbox_stop_grace_seconds = 10;  // stop_sandbox's grace for containers still running
   std::string cgroup_parent = "/skiff";          // containers' cgroups: <parent>/<container id>
+  // Pod networks made ahead of time for pods without hostPorts (the plugin's config default is 1;
+  // 0 here keeps tests that count veths exact).
+  std::int64_t warm_networks = 0;
 };
 
 plugin::Result<std::unique_ptr<plugin::runtime::Runtime>> make_runc_runtime(RuncOptions options,
@@ -36,6 +39,6 @@ plugin::Result<std::unique_ptr<plugin::runtime::Runtime>> make_runc_runtime(Runc
 
 plugin::Result<std::unique_ptr<plugin::runtime::Runtime>> make_runtime(const plugin::PluginContext& context);
 
-extern const std::array<plugin::OptionSpec, 10> kOptions;
+extern const std::array<plugin::OptionSpec, 11> kOptions;
 
 }  // namespace skiff::plugins::runtime::runc

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/image_gc.hpp"
 #include "image_store.hpp"
 #include "oci_archive.hpp"
@@ -190,6 +192,74 @@ class RuncRuntimeTest : public ::testing::Test {
   bool netns_made_ = false;
   std::unique_ptr<rt::Runtime> runtime_;
 };
+
+// A warm network (made ahead of time) gives a pod without hostPorts its address as soon as its
+// sandbox exists; the pool refills behind it; the pod's network works and its DEL frees the address
+// its ADD took under the warm network's own id; the plugin tears the waiting ones down as it goes.
+TEST_F(RuncRuntimeTest, WarmNetworksGivePodsTheirAddressAtOnce) {
+  runc::RuncOptions o = options("runc");
+  o.warm_networks = 1;
+  runtime_.reset();
+  auto made = runc::make_runc_runtime(o);
+  ASSERT_TRUE(made) << made.status().message();
+  runtime_ = std::move(*made);
+  const fs::path warm = dir_.path() / "state/warm";
+  auto warm_ready = [&] {  // one network waiting, its ADD done
+    if (!fs::exists(warm) || std::distance(fs::directory_iterator(warm), fs::directory_iterator{}) != 1) return false;
+    return fs::exists(fs::directory_iterator(warm)->path() / "cni-result.json");
+  };
+  ASSERT_TRUE(eventually(warm_ready, std::chrono::seconds(20))) << "no warm network was made";
+  const std::string warm_id = fs::directory_iterator(warm)->path().filename().string();
+
+  auto sb = sandbox("quick");
+  auto sandbox_id = runtime_->run_sandbox(sb);
+  ASSERT_TRUE(sandbox_id) << sandbox_id.status().message();
+  // The address is there at once: the sandbox's record has it before any container exists.
+  std::ifstream record(dir_.path() / "state/sandboxes" / *sandbox_id / "sandbox.json");
+  auto meta = nlohmann::json::parse(record, nullptr, false);
+  ASSERT_TRUE(meta.is_object());
+  EXPECT_TRUE(meta.value("ip", "").starts_with("10.199.0.")) << meta.dump();
+  EXPECT_EQ(meta.value("cni_id", ""), warm_id);
+  EXPECT_FALSE(fs::exists(warm / warm_id)) << "the warm network moved into the sandbox";
+
+  rt::ContainerConfig c = container("httpd");
+  c.image = image_id_;
+  std::string id = start(*runtime_, *sandbox_id, sb, c);
+  ASSERT_FALSE(id.empty());
+  auto status = runtime_->sandbox_status(*sandbox_id);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->state, rt::SandboxState::kReady);
+  EXPECT_EQ(status->ip, meta.value("ip", ""));
+  std::string body;
+  EXPECT_TRUE(eventually([&] { return (body = wget("http://" + status->ip + "/")) == "hello from a skiff pod\n"; },
+                         std::chrono::seconds(10)))
+      << body;
+  auto hosts = runtime_->exec_sync(id, {"cat", "/etc/hosts"}, 10);
+  ASSERT_TRUE(hosts) << hosts.status().message();
+  EXPECT_NE(hosts->stdout_data.find(status->ip + "\tquick\n"), std::string::npos) << hosts->stdout_data;
+  // The pool refilled behind the pod, with another address.
+  ASSERT_TRUE(eventually(warm_ready, std::chrono::seconds(20))) << "the pool did not refill";
+  EXPECT_NE(fs::directory_iterator(warm)->path().filename().string(), warm_id);
+
+  // The pod goes: its address is free again (host-local keeps a file per address it gave out).
+  const fs::path ipam = dir_.path() / "state/cni/ipam";
+  auto allocated = [&](const std::string& ip) {
+    for (const auto& e : fs::recursive_directory_iterator(ipam))
+      if (e.path().filename() == ip) return true;
+    return false;
+  };
+  EXPECT_TRUE(allocated(status->ip));
+  ASSERT_TRUE(runtime_->remove_sandbox(*sandbox_id));
+  EXPECT_FALSE(allocated(status->ip)) << "the pod's DEL did not free the address its warm ADD took";
+  // The waiting network holds one veth; the plugin tears it down as it goes.
+  auto veths = [&] { return run_process({"ip", "-n", netns_, "-o", "link", "show", "type", "veth"}).out; };
+  const std::string listed = veths();
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), '\n'), 1) << listed;
+  runtime_.reset();
+  EXPECT_EQ(veths(), "");
+  EXPECT_TRUE(fs::is_empty(warm));
+  expect_nothing_left({}, {id});
+}
 
 TEST_F(RuncRuntimeTest, APodServesHttpToTheNodeAndLeavesNothingBehind) {
   auto sb = sandbox("web");
