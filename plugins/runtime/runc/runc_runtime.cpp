@@ -207,11 +207,11 @@ class RuncRuntime final : public rt::Runtime {
       }
       std::string hostname = config.hostname.empty() ? config.pod.name : config.hostname;
       if (auto st = write_text(dir / "resolv.conf", resolv); !st) return fail(st);
-      if (auto st = write_text(dir / "hosts", hosts_file("")); !st) return fail(st);
+      // The pod's own line now when its IP is known, else once set_up_network has it.
+      if (auto st = write_text(dir / "hosts", hosts_file(warm ? warm->ip + "\t" + hostname + "\n" : "")); !st) return fail(st);
       if (auto st = write_text(dir / "hostname", hostname + "\n"); !st) return fail(st);
       meta["hostname"] = hostname;
       if (warm) {
-        if (auto st = write_text(dir / "hosts", hosts_file(warm->ip + "\t" + hostname + "\n")); !st) return fail(st);
         if (auto st = write_text(dir / "sandbox.json", meta.dump()); !st) return fail(st);
         return id;
       }
@@ -412,9 +412,12 @@ class RuncRuntime final : public rt::Runtime {
       auto network = await_network(sandbox_id);
       if (!network) network = recorded_network(sandbox_id);
       if (!*network) return abandon(network->message());
+      // The start time is read before the release: a process that exits at once must not finish
+      // before it started.
+      const std::int64_t started_at = wall_ms();
       if (std::string error = release_created(id, dir); !error.empty()) return abandon(error);
       // Only now is it running: until this write container_status says Created (see there).
-      meta["started_at_ms"] = wall_ms();
+      meta["started_at_ms"] = started_at;
       plugin::Status written = write_text(dir / "container.json", meta.dump());
       // The pool refills now, off this start's path (made beside it, the next network took CPU
       // from this very `runc create`).
