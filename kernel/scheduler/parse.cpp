@@ -336,10 +336,8 @@ plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const Priori
         for (const Json& k : *keys) {
           if (!k.is_string()) continue;
           const std::string key = k.get<std::string>();
-          auto label = std::lower_bound(pod.labels.begin(), pod.labels.end(), key,
-                                        [](const auto& l, const std::string& want) { return l.first < want; });
-          if (label != pod.labels.end() && label->first == key)
-            t.selector.match_expressions.push_back({key, sp::Requirement::Op::kIn, {label->second}});
+          if (const std::string* value = object.label(key))
+            t.selector.match_expressions.push_back({key, sp::Requirement::Op::kIn, {*value}});
         }
       if (t.topology_key.empty()) return ctx(plugin::invalid(path + ".topologyKey: Required value"));
       pod.topology_spread.push_back(std::move(t));

@@ -395,32 +395,30 @@ class NftablesProxy final : public plugin::proxy::Proxy {
   plugin::Result<plugin::proxy::SyncResult> sync(const ProxyState& state) noexcept override {
     try {
       std::lock_guard lock(mutex_);
-      // Endpoints that moved are element edits worked out from the changed ports alone; anything
-      // else renders the whole state and diffs it against what was written.
-      // (A failed nft run leaves written_ and synced_ meaning nothing: known_ = false replaces the
-      // whole table on the next sync.)
-      std::optional<std::string> script;
-      if (known_) script = element_delta(synced_, state, written_, options_);
-      if (!script && !known_) {
-        // What the kernel holds is unknown (a start, a mode switch, a failed sync): the table is
-        // loaded staged, its elements skipping nft's parser.
+      if (!known_) {
+        // What the kernel holds is unknown (a start, a mode switch, a failed sync): the whole table
+        // is loaded staged, its elements skipping nft's parser.
         NftWritten desired = written_for(state, options_);
         if (auto s = load_fresh(desired.objects); !s) return s.with_context("proxy nftables sync");
         written_ = std::move(desired);
         synced_ = state;
-        script = std::string();
-      }
-      if (!script) {
-        NftWritten desired = written_for(state, options_);
-        script = nft_script(written_.objects, desired.objects, /*replace_table=*/false);
-        written_ = std::move(desired);
-        synced_ = state;
-      }
-      if (!script->empty())
-        if (auto r = run_checked({options_.nft_command, "-f", "-"}, *script); !r) {
-          known_ = false;
-          return r.status().with_context("proxy nftables sync");
+      } else {
+        // Endpoints that moved are element edits worked out from the changed ports alone; anything
+        // else renders the whole state and diffs it against what was written. (A failed nft run
+        // leaves written_ and synced_ meaning nothing: known_ = false reloads the table next time.)
+        std::optional<std::string> script = element_delta(synced_, state, written_, options_);
+        if (!script) {
+          NftWritten desired = written_for(state, options_);
+          script = nft_script(written_.objects, desired.objects, /*replace_table=*/false);
+          written_ = std::move(desired);
+          synced_ = state;
         }
+        if (!script->empty())
+          if (auto r = run_checked({options_.nft_command, "-f", "-"}, *script); !r) {
+            known_ = false;
+            return r.status().with_context("proxy nftables sync");
+          }
+      }
       known_ = true;
       std::size_t count = 0;
       for (const auto& [name, o] : written_.objects) count += o.lines.size();
