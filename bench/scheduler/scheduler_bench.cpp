@@ -3,11 +3,13 @@
 // The kernel's object store over the memory backend, the API handler and its in-process client (so
 // every pod create and every binding takes the API's admission path), the shared informers and the
 // Scheduler with the default profile (every predicate and priority, Kubernetes' weights). Nodes are
-// API objects (no kubelet). A creator thread writes the pods while the scheduler runs; the time is
-// from the first pod created to the last binding the API accepted.
+// API objects (no kubelet). As in scheduler_perf's SchedulingBasic, initPods (1,000 before 10,000
+// measured pods, 5,000 before 50,000) are created and scheduled first, untimed; then a creator thread
+// writes the measured pods while the scheduler runs, and the time is from the first measured pod
+// created to the last binding the API accepted.
 //
 //   bench_scheduler                       the whole matrix below
-//   bench_scheduler --nodes N --pods M [--workload default|anti-affinity] [--percentage P] [--precreate]
+//   bench_scheduler --nodes N --pods M [--workload default|anti-affinity] [--percentage P] [--precreate] [--init-pods N]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +45,16 @@ struct Run {
   // Pods written before the scheduler starts: the time is then the scheduler's alone (sync, queue,
   // filter, score, bind), not bounded by how fast the API takes creates.
   bool precreate = false;
+  // Pods created and scheduled before the measured ones (scheduler_perf's initPods: 1,000 before
+  // 10,000 measured, 5,000 before 50,000); -1 picks that default. Streaming runs of the default
+  // workload only: with required anti-affinity each node holds one pod, so init pods would take
+  // the nodes the measured ones need.
+  int init_pods = -1;
+  int init_count() const {
+    if (precreate) return 0;
+    if (init_pods >= 0) return init_pods;
+    return workload != "default" ? 0 : pods >= 50000 ? 5000 : 1000;
+  }
 };
 
 struct Outcome {
@@ -99,14 +111,16 @@ Outcome run(const Run& r) {
   Outcome out;
   {
     // Pods are pre-rendered so the timed part is the API write, not building JSON.
+    const int init = r.init_count();
     std::vector<std::string> bodies;
-    bodies.reserve(static_cast<std::size_t>(r.pods));
-    for (int i = 0; i < r.pods; ++i) bodies.push_back(pod_json(i, r.workload).dump());
-    auto create_all = [&] {
-      for (const auto& b : bodies)
-        if (auto c = client.create(kPods, "default", b); !c) std::cerr << "create: " << c.status().message() << "\n";
+    bodies.reserve(static_cast<std::size_t>(init + r.pods));
+    for (int i = 0; i < init + r.pods; ++i) bodies.push_back(pod_json(i, r.workload).dump());
+    auto create = [&](int from, int to) {
+      for (int i = from; i < to; ++i)
+        if (auto c = client.create(kPods, "default", bodies[static_cast<std::size_t>(i)]); !c)
+          std::cerr << "create: " << c.status().message() << "\n";
     };
-    if (r.precreate) create_all();
+    if (r.precreate) create(0, r.pods);
 
     kernel::SharedInformerFactory informers(store);
     testing::sched::StaticPlugins plugins;
@@ -114,15 +128,23 @@ Outcome run(const Run& r) {
     options.profiles = plugins.profiles();
     options.percentage_of_nodes_to_score = r.percentage;
     kernel::scheduler::Scheduler scheduler(std::move(options), client, informers, metrics, logger, clock);
+    const auto limit = std::chrono::minutes(3);  // keeps every run bounded
     auto start = std::chrono::steady_clock::now();
     if (auto s = scheduler.start(); !s) throw std::runtime_error(s.message());
+    if (init > 0) {
+      create(0, init);
+      while (scheduler.stats().scheduled < static_cast<std::uint64_t>(init) && std::chrono::steady_clock::now() - start < limit)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      start = std::chrono::steady_clock::now();
+    }
+    const std::uint64_t before = scheduler.stats().scheduled;
     std::thread creator([&] {
-      if (!r.precreate) create_all();
+      if (!r.precreate) create(init, init + r.pods);
     });
-    const auto limit = std::chrono::minutes(3);  // keeps every run bounded
     auto last_print = start;
     while (true) {
       auto st = scheduler.stats();
+      st.scheduled -= before;
       auto now = std::chrono::steady_clock::now();
       if (st.scheduled >= static_cast<std::uint64_t>(r.pods)) {
         out.complete = true;
@@ -141,8 +163,8 @@ Outcome run(const Run& r) {
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     creator.join();
     auto st = scheduler.stats();
-    out.bound = st.scheduled;
-    out.attempts = st.attempts;
+    out.bound = st.scheduled - before;
+    out.attempts = st.attempts - before;
     auto& cycle = metrics.histogram("skiff_scheduler_scheduling_algorithm_duration_seconds", "", "");
     out.cycle_us = cycle.count() ? cycle.sum() / static_cast<double>(cycle.count()) * 1e6 : 0;
     scheduler.stop();
@@ -153,8 +175,8 @@ Outcome run(const Run& r) {
 }
 
 void report(const Run& r, const Outcome& o) {
-  std::printf("%-14s %-10s nodes=%-5d pods=%-6d percentageOfNodesToScore=%-8s bound=%-6llu attempts=%-6llu %7.2fs  %8.0f pods/s  (filter+score %.0f µs/pod)%s\n",
-              r.workload.c_str(), r.precreate ? "backlog" : "streaming", r.nodes, r.pods, r.percentage == 0 ? "adaptive" : std::to_string(r.percentage).c_str(),
+  std::printf("%-14s %-10s nodes=%-5d initPods=%-5d pods=%-6d percentageOfNodesToScore=%-8s bound=%-6llu attempts=%-6llu %7.2fs  %8.0f pods/s  (filter+score %.0f µs/pod)%s\n",
+              r.workload.c_str(), r.precreate ? "backlog" : "streaming", r.nodes, r.init_count(), r.pods, r.percentage == 0 ? "adaptive" : std::to_string(r.percentage).c_str(),
               static_cast<unsigned long long>(o.bound), static_cast<unsigned long long>(o.attempts), o.seconds,
               static_cast<double>(o.bound) / o.seconds, o.cycle_us, o.complete ? "" : "  (INCOMPLETE: time limit)");
   std::fflush(stdout);
@@ -180,8 +202,9 @@ int main(int argc, char** argv) {
     else if (a == "--workload") one.workload = next(), custom = true;
     else if (a == "--percentage") one.percentage = std::atoi(next().c_str()), custom = true;
     else if (a == "--precreate") one.precreate = true, custom = true;
+    else if (a == "--init-pods") one.init_pods = std::atoi(next().c_str()), custom = true;
     else {
-      std::cerr << "usage: bench_scheduler [--nodes N] [--pods M] [--workload default|anti-affinity] [--percentage 0-100] [--precreate]\n";
+      std::cerr << "usage: bench_scheduler [--nodes N] [--pods M] [--workload default|anti-affinity] [--percentage 0-100] [--precreate] [--init-pods N]\n";
       return 2;
     }
   }

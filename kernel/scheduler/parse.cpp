@@ -261,20 +261,24 @@ std::string normalize_image(std::string_view image) {
   return s;
 }
 
-std::string pod_fingerprint(const Json& pod) {
+std::string pod_fingerprint(const Json& spec, const StringPairs& labels) {
   // Hashed in place: serializing the spec cost as much as parsing the pod.
-  std::size_t h = 0;
-  if (const Json* spec = member(pod, "spec")) h = std::hash<Json>{}(*spec);
-  if (const Json* meta = member(pod, "metadata"))
-    if (const Json* labels = member(*meta, "labels")) h = h * 31 + std::hash<Json>{}(*labels);
+  std::size_t h = std::hash<Json>{}(spec);
+  for (const auto& [k, v] : labels) h = (h * 31 + std::hash<std::string>{}(k)) * 31 + std::hash<std::string>{}(v);
   return std::to_string(h);
 }
 
 plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const PriorityResolver* priorities,
                                       std::string* fingerprint) {
-  Json j = Json::parse(object.json, nullptr, false);
+  // Only the spec is read (metadata comes from the Object, status is not needed), so the rest of the
+  // text is scanned but never built: managedFields and status are half of a pod's JSON.
+  Json j = Json::parse(
+      object.json,
+      [](int depth, Json::parse_event_t event, Json& parsed) {
+        return depth != 1 || event != Json::parse_event_t::key || parsed == "spec";
+      },
+      false);
   if (j.is_discarded() || !j.is_object()) return plugin::invalid("pod " + object.key() + ": not a JSON object");
-  if (fingerprint) *fingerprint = pod_fingerprint(j);
   sp::PodInfo pod;
   pod.ns = object.ns;
   pod.name = object.name;
@@ -284,6 +288,7 @@ plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const Priori
   static const Json kNoSpec = Json::object();
   const Json* spec_member = member(j, "spec");
   const Json& spec = spec_member != nullptr && spec_member->is_object() ? *spec_member : kNoSpec;
+  if (fingerprint) *fingerprint = pod_fingerprint(spec, pod.labels);
   auto ctx = [&](const plugin::Status& s) { return s.with_context("pod " + object.key()); };
   pod.node_name = str(spec, "nodeName");
   pod.scheduler_name = str(spec, "schedulerName", "default-scheduler");

@@ -37,6 +37,6 @@ std::string normalize_image(std::string_view image);
 
 // A hash of a pod's spec and labels, to tell a real change of a pending pod from a status write
 // (a collision only delays a retry until the next event or the periodic one).
-std::string pod_fingerprint(const nlohmann::json& pod);
+std::string pod_fingerprint(const nlohmann::json& spec, const StringPairs& labels);
 
 }  // namespace skiff::kernel::scheduler

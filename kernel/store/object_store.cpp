@@ -174,13 +174,28 @@ Prepared prepare(const ResourceType& type, Json& object) {
   return p;
 }
 
-ObjectPtr finish_prepared(const Object& tmpl, std::int64_t revision) {
-  auto obj = std::make_shared<Object>(tmpl);
+// Completes the prepared object in place (it is handed over, not copied: one write commits once).
+ObjectPtr finish_prepared(std::shared_ptr<Object> obj, std::int64_t revision) {
   const std::string& ph = escaped_placeholder();
   auto at = obj->json.find(ph);
   obj->json.replace(at, ph.size(), "\"" + std::to_string(revision) + "\"");
   obj->resource_version = revision;
   return obj;
+}
+
+// Whether a prepared text (resourceVersion still the placeholder) says exactly what a cached
+// object's text says, its resourceVersion aside. Both are dumps of the same canonical form (sorted
+// keys, no spaces), so equal bytes mean an equal object; like the apiserver, which compares the
+// encoded bytes, an update that changes nothing then writes nothing.
+bool same_but_revision(const std::string& prepared_json, const std::string& cached_json) {
+  const std::string& ph = escaped_placeholder();
+  std::size_t at = prepared_json.find(ph);
+  if (at == std::string::npos || cached_json.size() <= at || cached_json.compare(0, at, prepared_json, 0, at) != 0 ||
+      cached_json[at] != '"')
+    return false;
+  std::size_t close = cached_json.find('"', at + 1);
+  return close != std::string::npos &&
+         cached_json.compare(close + 1, std::string::npos, prepared_json, at + ph.size(), std::string::npos) == 0;
 }
 
 ObjectPtr decode(const ResourceType& type, std::string_view value, std::int64_t revision) {
@@ -588,7 +603,8 @@ struct ObjectStore::Impl final : public store::EventSink {
     {
       std::lock_guard lock(prepared_mutex);
       auto it = prepared.find(e.kv.key);
-      if (it != prepared.end() && it->second.value == e.kv.value) return finish_prepared(*it->second.object, e.kv.mod_revision);
+      if (it != prepared.end() && it->second.object && it->second.value == e.kv.value)
+        return finish_prepared(std::move(it->second.object), e.kv.mod_revision);
     }
     return decode(type, e.kv.value, e.kv.mod_revision);
   }
@@ -989,9 +1005,7 @@ Result<ObjectPtr> ObjectStore::update_known(const ResourceType& type, Json objec
         nm["generation"] = (gen != om.end() && gen->is_number_integer() ? gen->get<std::int64_t>() : 0) + 1;
       }
     }
-    Json& final_meta = next["metadata"];
-    final_meta.erase("resourceVersion");
-    old_json["metadata"].erase("resourceVersion");
+    next["metadata"].erase("resourceVersion");
 
     auto old_finalizers = finalizers_of(old_json);
     auto new_finalizers = finalizers_of(next);
@@ -1003,7 +1017,8 @@ Result<ObjectPtr> ObjectStore::update_known(const ResourceType& type, Json objec
                                  f + "\"]");
     }
 
-    if (next == old_json) return old_obj;  // nothing changed: no write, same resourceVersion
+    Prepared prepared = prepare(type, next);
+    if (same_but_revision(prepared.object->json, old_obj->json)) return old_obj;  // no write, same resourceVersion
 
     if (old_obj->deleting && new_finalizers.empty() && deletion_grace_of(old_json) == 0) {
       // The last finalizer is gone and no graceful deletion is pending: the object goes.
@@ -1017,7 +1032,6 @@ Result<ObjectPtr> ObjectStore::update_known(const ResourceType& type, Json objec
       return impl_->written(*cache, type, *rev, next);
     }
 
-    Prepared prepared = prepare(type, next);
     std::string value = prepared.value;
     auto guard = impl_->expect(key, std::move(prepared));
     auto rev = backend_->update(key, value, old_obj->resource_version);

@@ -136,6 +136,40 @@ TEST(ParsePod, BadInputNamesTheField) {
       << parsed.status().message();
 }
 
+// parse_pod builds only the spec: a pod whose metadata and status are large and odd parses the
+// same, and its fingerprint follows the spec and labels, not a status write.
+TEST(ParsePod, ReadsOnlyTheSpecAndFingerprintsSpecAndLabels) {
+  Json pod = {{"metadata", {{"name", "p"}, {"namespace", "default"}, {"labels", {{"app", "web"}}}}},
+              {"spec", {{"nodeName", ""}, {"containers", {container("a", {{"cpu", "250m"}})}}}},
+              {"status", {{"phase", "Pending"}}}};
+  std::string before;
+  auto parsed = parse_pod(object(pod), nullptr, &before);
+  ASSERT_TRUE(parsed) << parsed.status().message();
+  EXPECT_EQ(parsed->requests.milli_cpu, 250);
+
+  // Status and managedFields (never read) change: same result, same fingerprint.
+  Json written = pod;
+  written["status"] = {{"phase", "Pending"}, {"conditions", {{{"type", "PodScheduled"}, {"status", "False"}}}}};
+  written["metadata"]["managedFields"] = {{{"manager", "m"}, {"fieldsV1", {{"f:spec", Json::object()}}}}};
+  std::string after_status;
+  ASSERT_TRUE(parse_pod(object(written), nullptr, &after_status));
+  EXPECT_EQ(after_status, before);
+
+  // The spec or the labels change: a new fingerprint.
+  Json resized = pod;
+  resized["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "500m";
+  std::string after_spec;
+  auto parsed_resized = parse_pod(object(resized), nullptr, &after_spec);
+  ASSERT_TRUE(parsed_resized);
+  EXPECT_EQ(parsed_resized->requests.milli_cpu, 500);
+  EXPECT_NE(after_spec, before);
+  Json relabelled = pod;
+  relabelled["metadata"]["labels"]["app"] = "api";
+  std::string after_labels;
+  ASSERT_TRUE(parse_pod(object(relabelled), nullptr, &after_labels));
+  EXPECT_NE(after_labels, before);
+}
+
 TEST(ParseNode, AllocatableTaintsImages) {
   Json node = {{"metadata", {{"name", "n1"}, {"labels", {{"zone", "a"}}}}},
                {"spec", {{"unschedulable", true}, {"taints", {{{"key", "dedicated"}, {"value", "gpu"}, {"effect", "NoSchedule"}}}}}},
