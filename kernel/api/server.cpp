@@ -274,7 +274,16 @@ struct Server::Impl {
     if (!response.content_type.empty()) nng_http_res_set_header(res, "Content-Type", response.content_type.c_str());
     nng_http_res_set_header(res, "Cache-Control", "no-cache, private");
     for (const auto& [k, v] : response.headers) nng_http_res_set_header(res, k.c_str(), v.c_str());
-    nng_http_res_copy_data(res, response.body.data(), response.body.size());
+    // NNG sets Content-Length only when it copies data, and copying zero bytes fails (it cannot
+    // allocate them): an empty body must say its length itself, or the client waits for one that
+    // never comes (kubectl logs of a container that has written nothing hung so).
+    if (response.body.empty()) {
+      nng_http_res_set_header(res, "Content-Length", "0");
+    } else if (nng_http_res_copy_data(res, response.body.data(), response.body.size()) != 0) {
+      nng_http_res_free(res);
+      nng_aio_finish(aio, NNG_ENOMEM);
+      return;
+    }
     nng_aio_set_output(aio, 0, res);
     nng_aio_finish(aio, 0);
   }

@@ -75,6 +75,14 @@ TEST(AgentE2E, KubectlLogsReadsTheContainerLogThroughTheAgent) {
     std::ofstream out(dir / "0.log", std::ios::app);
     out << text;
   };
+  // A container that has written nothing: an empty 200, which must end at once (a body of zero
+  // bytes once went out with no Content-Length, and kubectl waited for it forever).
+  append("");
+  auto empty = cluster.kubectl({"logs", "web"}, {}, std::chrono::seconds(10));
+  EXPECT_FALSE(empty.timed_out) << "kubectl logs of an empty log did not return";
+  EXPECT_EQ(empty.exit_code, 0) << empty.err;
+  EXPECT_EQ(empty.out, "");
+
   append("2026-11-23T10:00:00Z stdout F one\n2026-11-23T10:00:01Z stderr F two\n2026-11-23T10:00:02Z stdout F three\n");
 
   auto all = cluster.kubectl({"logs", "web"});

@@ -1,7 +1,8 @@
 // DELETE's propagationPolicy as the API applies it (the garbage collector plugin does the rest):
 // Foreground and Orphan keep the object behind their finalizer with deletionTimestamp set;
 // Background and the default delete at once; an unknown policy is refused and deletes nothing.
-// Also: pods/binding through the in-process client sets spec.nodeName and PodScheduled=True.
+// Also: pods/binding through the in-process client sets spec.nodeName and PodScheduled=True, and
+// leaves metadata.generation alone.
 #include <gtest/gtest.h>
 
 #include "tests/support/control_plane.hpp"
@@ -82,6 +83,14 @@ TEST(Binding, SetsNodeNameAndPodScheduled) {
   ASSERT_TRUE(pod["status"]["conditions"].is_array());
   EXPECT_EQ(pod["status"]["conditions"][0]["type"], "PodScheduled");
   EXPECT_EQ(pod["status"]["conditions"][0]["status"], "True");
+  // As Kubernetes' binding storage, which writes below the pod strategy, the binding leaves the
+  // generation alone; a spec update by a client counts.
+  EXPECT_EQ(pod["metadata"]["generation"], 1);
+  json edited = pod;
+  edited["spec"]["activeDeadlineSeconds"] = 60;
+  auto updated = cp.client().update(kPods, edited.dump());
+  ASSERT_TRUE(updated.is_ok()) << updated.status().message();
+  EXPECT_EQ(cp.get(kPods, "default", "p")["metadata"]["generation"], 2);
   auto again = cp.client().create_subresource(kPods, "default", "p", "binding",
                                               R"({"target":{"kind":"Node","name":"node-2"}})");
   EXPECT_EQ(again.status().code(), plugin::Code::kConflict) << "a bound pod is not bound again";
