@@ -8,6 +8,7 @@
 
 #include "kernel/api/client.hpp"
 #include "kernel/api/handler.hpp"
+#include "kernel/api/kubernetes_service.hpp"
 #include "kernel/api/pki.hpp"
 #include "kernel/api/server.hpp"
 #include "kernel/api/service_allocator.hpp"
@@ -63,6 +64,13 @@ class ApiServerComponent final : public Component {
     daemon_.set_api_client(client_.get());
     server_ = std::make_unique<Server>(*handler_, daemon_.metrics(), daemon_.logger(), options);
     if (auto st = server_->start(); !st) return st;
+    // Published once the port is bound (listen may ask for port 0). A failure here leaves the API
+    // serving: the Service is a convenience for clients, not something the API needs.
+    if (auto st = publish_kubernetes_service(*client_, daemon_.store(),
+                                             config.value_or("api.service-cluster-ip-range", "10.96.0.0/12"),
+                                             host == "localhost" ? "127.0.0.1" : host, server_->port());
+        !st)
+      daemon_.logger().warn("api server: cannot publish the kubernetes Service", {{"error", st.message()}});
     std::string kubeconfig = (config.data_dir / "kubeconfig").string();
     if (auto st = write_kubeconfig(kubeconfig, server_->url(), insecure ? "" : creds->ca_pem,
                                    insecure ? "" : creds->admin_token);

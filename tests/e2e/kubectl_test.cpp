@@ -74,6 +74,22 @@ TEST_F(KubectlTest, GetNamespacesShowsTheBuiltinOnes) {
     EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string(ns) + R"(\s+Active\s+\d+)"))) << r.out;
 }
 
+
+// As on any Kubernetes cluster, `default` holds the `kubernetes` Service for the API server, its
+// Endpoints naming the address and port skiffd listens on.
+TEST_F(KubectlTest, TheKubernetesServiceNamesTheApiServer) {
+  auto r = k({"get", "services"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(kubernetes\s+ClusterIP\s+10\.96\.0\.1\s+<none>\s+443/TCP)"))) << r.out;
+  Json ep = get_json({"get", "endpoints", "kubernetes"});
+  std::string url = cluster_->kubectl_json({"config", "view", "--raw"})["clusters"][0]["cluster"]["server"];
+  std::string port = url.substr(url.rfind(':') + 1);
+  EXPECT_EQ(ep["subsets"][0]["addresses"][0]["ip"], "127.0.0.1") << ep.dump();
+  EXPECT_EQ(std::to_string(ep["subsets"][0]["ports"][0]["port"].get<int>()), port) << ep.dump();
+  auto described = k({"describe", "service", "kubernetes"});
+  EXPECT_EQ(described.exit_code, 0) << described.err;
+  EXPECT_NE(described.out.find("127.0.0.1:" + port), std::string::npos) << described.out;
+}
 TEST_F(KubectlTest, ApplyCreatesThenIsUnchangedThenConfigures) {
   auto file = cluster_->write("deploy.yaml", kDeployment);
   auto r = k({"apply", "-f", file});
