@@ -3,6 +3,7 @@
 #include <mbedtls/base64.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 
@@ -176,6 +177,66 @@ std::string expand_references(std::string_view input, const std::function<const 
   return out;
 }
 
+namespace {
+
+std::string link_name(std::string_view service) {
+  std::string out(service);
+  for (char& c : out) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void add_links(EnvList& out, const Json& service) {
+  const Json& spec = member(service, "spec");
+  const std::string ip = text(spec, "clusterIP");
+  const Json& ports = member(spec, "ports");
+  if (ip.empty() || ip == "None" || !ports.is_array() || ports.empty()) return;
+  const std::string prefix = link_name(text(member(service, "metadata"), "name"));
+  auto port_of = [](const Json& p) { return std::to_string(p.value("port", 0)); };
+  out.emplace_back(prefix + "_SERVICE_HOST", ip);
+  out.emplace_back(prefix + "_SERVICE_PORT", port_of(ports[0]));
+  for (const auto& p : ports)
+    if (std::string name = text(p, "name"); !name.empty())
+      out.emplace_back(prefix + "_SERVICE_PORT_" + link_name(name), port_of(p));
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    const Json& p = ports[i];
+    std::string protocol = text(p, "protocol");
+    if (protocol.empty()) protocol = "TCP";
+    for (char& c : protocol) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string url = lower(protocol) + "://" + ip + ":" + port_of(p);
+    if (i == 0) out.emplace_back(prefix + "_PORT", url);
+    const std::string port_prefix = prefix + "_PORT_" + port_of(p) + "_" + protocol;
+    out.emplace_back(port_prefix, url);
+    out.emplace_back(port_prefix + "_PROTO", lower(protocol));
+    out.emplace_back(port_prefix + "_PORT", port_of(p));
+    out.emplace_back(port_prefix + "_ADDR", ip);
+  }
+}
+
+}  // namespace
+
+EnvList service_links(const std::vector<plugin::ObjectPtr>& services, const Json& pod) {
+  const std::string ns = text(member(pod, "metadata"), "namespace");
+  const Json& links = member(member(pod, "spec"), "enableServiceLinks");
+  const bool enabled = !links.is_boolean() || links.get<bool>();
+  // By name, so the order does not follow the cache's; the kubelet's is a map's, unordered.
+  std::map<std::string, Json> chosen;
+  for (const auto& s : services) {
+    if (!s) continue;
+    const bool master = s->ns == "default" && s->name == "kubernetes";
+    if (!master && !(enabled && s->ns == ns)) continue;
+    Json j = Json::parse(s->json, nullptr, false);
+    if (j.is_object()) chosen[s->ns + "/" + s->name] = std::move(j);
+  }
+  EnvList out;
+  for (const auto& [key, service] : chosen) add_links(out, service);
+  return out;
+}
+
 plugin::Result<ContainerEnv> container_env(const Json& container, const PodFacts& facts, const ObjectLookup& lookup) {
   const Json& pod = *facts.pod;
   const std::string ns = text(member(pod, "metadata"), "namespace");
@@ -223,7 +284,10 @@ plugin::Result<ContainerEnv> container_env(const Json& container, const PodFacts
       // A literal value may refer to variables defined before it.
       auto defined = [&](std::string_view n) -> const std::string* {
         auto it = index.find(std::string(n));
-        return it == index.end() ? nullptr : &out.env[it->second].second;
+        if (it != index.end()) return &out.env[it->second].second;
+        for (const auto& [k, v] : facts.service_links)
+          if (k == n) return &v;
+        return nullptr;
       };
       set_var(out.env, index, name, expand_references(text(var, "value"), defined));
       continue;
@@ -262,6 +326,9 @@ plugin::Result<ContainerEnv> container_env(const Json& container, const PodFacts
     }
     if (!done) return plugin::invalid("env " + name + ": valueFrom names no source this agent knows");
   }
+  // What the container sets itself wins over a service link of the same name.
+  for (const auto& [k, v] : facts.service_links)
+    if (!index.contains(k)) set_var(out.env, index, k, v);
   return out;
 }
 

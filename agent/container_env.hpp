@@ -43,7 +43,18 @@ struct PodFacts {
   std::string node_cpu = "0";
   std::string node_memory = "0";
   std::string node_ephemeral_storage = "0";
+  // Service links (service_links() below): $(VAR) in env may read them, and each one the container
+  // does not define itself is appended after its own variables, as the kubelet does.
+  EnvList service_links;
 };
+
+// The variables the kubelet gives every container for Services: `kubernetes` in `default` always,
+// and, when the pod's spec.enableServiceLinks is not false, every Service of the pod's namespace.
+// Per Service with a cluster IP (headless and ExternalName ones have none): NAME_SERVICE_HOST,
+// NAME_SERVICE_PORT (the first port), NAME_SERVICE_PORT_<PORTNAME> for named ports, and Docker's
+// link variables NAME_PORT, NAME_PORT_<port>_<PROTO>{,_PROTO,_PORT,_ADDR}; NAME is the Service's name
+// upper-cased with '-' as '_'. `services` are Service objects of any namespace.
+EnvList service_links(const std::vector<plugin::ObjectPtr>& services, const nlohmann::json& pod);
 
 // Kubernetes' expansion: $(NAME) becomes the value `lookup` finds for NAME, or stays as written
 // when there is none; $$ is a literal $; any other $ is kept.
@@ -56,7 +67,8 @@ struct ContainerEnv {
   std::vector<std::string> skipped;
 };
 
-// The container's environment (envFrom first, then env in order). An error carries the kubelet's
+// The container's environment (envFrom first, then env in order, then the service links it does not
+// set itself). An error carries the kubelet's
 // message: `configmap "x" not found`, `couldn't find key k in ConfigMap default/x`, `secret "s" not
 // found`, `couldn't find key k in Secret default/s`, `unsupported fieldPath: …`.
 plugin::Result<ContainerEnv> container_env(const nlohmann::json& container, const PodFacts& facts,

@@ -18,6 +18,7 @@ using plugin::controller::ReconcileResult;
 const plugin::ResourceId kPods{"", "v1", "pods"};
 const plugin::ResourceId kNodes{"", "v1", "nodes"};
 const plugin::ResourceId kLeases{"coordination.k8s.io", "v1", "leases"};
+const plugin::ResourceId kServices{"", "v1", "services"};
 constexpr std::string_view kLeaseNamespace = "kube-node-lease";
 
 std::pair<std::string, std::string> split_key(std::string_view key) {
@@ -89,11 +90,14 @@ std::vector<plugin::controller::WatchSpec> PodSync::watches() const noexcept {
   using plugin::controller::KeyMapping;
   // Nodes and leases are watched for their cache (the heartbeat reads them); their events map to no
   // pod. ConfigMaps and Secrets feed env and volumes; their events map to the pods using them.
+  // Services feed the service links of containers yet to start (as the kubelet's, a running one
+  // keeps what it started with), so theirs map to no pod either.
   return {{kPods, KeyMapping::kSelf, ""},
           {kNodes, KeyMapping::kController, ""},
           {kLeases, KeyMapping::kController, ""},
           {kConfigMaps, KeyMapping::kController, ""},
-          {kSecrets, KeyMapping::kController, ""}};
+          {kSecrets, KeyMapping::kController, ""},
+          {kServices, KeyMapping::kController, ""}};
 }
 
 std::vector<std::string> PodSync::map_event(const plugin::controller::WatchSpec& spec,
@@ -312,8 +316,17 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
     const auto& sb = sandbox_status();
     return sb ? sb->ip : std::string();
   };
-  const PodFacts facts{&pod, pod_ip, options_.host_ip, options_.capacity.cpu, options_.capacity.memory,
-                       options_.capacity.ephemeral_storage};
+  PodFacts facts{&pod, pod_ip, options_.host_ip, options_.capacity.cpu, options_.capacity.memory,
+                 options_.capacity.ephemeral_storage};
+  if (!finished) {
+    // The pod's namespace and the `kubernetes` Service: the only ones service_links() can choose.
+    const std::string& pod_ns = object->ns;
+    std::vector<plugin::ObjectPtr> services;
+    if (auto in_ns = host_->cache.list(kServices, plugin::ListFilter{pod_ns, ""}); in_ns) services = std::move(*in_ns);
+    if (pod_ns != "default")
+      if (auto master = host_->cache.get(kServices, "default", "kubernetes")) services.push_back(std::move(master));
+    facts.service_links = service_links(services, pod);
+  }
 
   // Starts instance `attempt` of `spec` and reports what the runtime then says of it.
   auto start_instance = [&](ContainerView& view, const Json& spec, std::uint32_t attempt) -> bool {

@@ -255,6 +255,69 @@ TEST(ContainerResources, QuantitiesBecomeRuntimeLimits) {
   EXPECT_EQ(none->memory_limit_bytes, 0);
 }
 
+plugin::ObjectPtr service_object(const std::string& ns, const std::string& name, json spec) {
+  auto o = std::make_shared<plugin::Object>();
+  o->ns = ns;
+  o->name = name;
+  o->json = json{{"metadata", {{"name", name}, {"namespace", ns}}}, {"spec", std::move(spec)}}.dump();
+  return o;
+}
+
+// Service links as the kubelet's envvars.FromServices writes them: `kubernetes` always, the pod's
+// namespace's Services unless enableServiceLinks is false, none without a cluster IP.
+TEST(ServiceLinks, AsTheKubeletNamesThem) {
+  std::vector<plugin::ObjectPtr> services = {
+      service_object("default", "kubernetes",
+                     {{"clusterIP", "10.96.0.1"}, {"ports", {{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}}}}}),
+      service_object("shop", "redis-primary",
+                     {{"clusterIP", "10.96.0.20"},
+                      {"ports", {{{"port", 6379}}, {{"name", "metrics"}, {"port", 9121}, {"protocol", "UDP"}}}}}),
+      service_object("shop", "headless", {{"clusterIP", "None"}, {"ports", {{{"port", 80}}}}}),
+      service_object("other", "elsewhere", {{"clusterIP", "10.96.0.30"}, {"ports", {{{"port", 80}}}}})};
+  json pod = {{"metadata", {{"name", "p"}, {"namespace", "shop"}}}, {"spec", json::object()}};
+  EnvList links = agent::service_links(services, pod);
+  std::map<std::string, std::string> m(links.begin(), links.end());
+  EXPECT_EQ(links.size(), m.size()) << "no name twice";
+  std::map<std::string, std::string> want = {
+      {"KUBERNETES_SERVICE_HOST", "10.96.0.1"},
+      {"KUBERNETES_SERVICE_PORT", "443"},
+      {"KUBERNETES_SERVICE_PORT_HTTPS", "443"},
+      {"KUBERNETES_PORT", "tcp://10.96.0.1:443"},
+      {"KUBERNETES_PORT_443_TCP", "tcp://10.96.0.1:443"},
+      {"KUBERNETES_PORT_443_TCP_PROTO", "tcp"},
+      {"KUBERNETES_PORT_443_TCP_PORT", "443"},
+      {"KUBERNETES_PORT_443_TCP_ADDR", "10.96.0.1"},
+      {"REDIS_PRIMARY_SERVICE_HOST", "10.96.0.20"},
+      {"REDIS_PRIMARY_SERVICE_PORT", "6379"},
+      {"REDIS_PRIMARY_SERVICE_PORT_METRICS", "9121"},
+      {"REDIS_PRIMARY_PORT", "tcp://10.96.0.20:6379"},
+      {"REDIS_PRIMARY_PORT_6379_TCP", "tcp://10.96.0.20:6379"},
+      {"REDIS_PRIMARY_PORT_6379_TCP_PROTO", "tcp"},
+      {"REDIS_PRIMARY_PORT_6379_TCP_PORT", "6379"},
+      {"REDIS_PRIMARY_PORT_6379_TCP_ADDR", "10.96.0.20"},
+      {"REDIS_PRIMARY_PORT_9121_UDP", "udp://10.96.0.20:9121"},
+      {"REDIS_PRIMARY_PORT_9121_UDP_PROTO", "udp"},
+      {"REDIS_PRIMARY_PORT_9121_UDP_PORT", "9121"},
+      {"REDIS_PRIMARY_PORT_9121_UDP_ADDR", "10.96.0.20"}};
+  EXPECT_EQ(m, want);
+
+  pod["spec"]["enableServiceLinks"] = false;
+  EnvList master_only = agent::service_links(services, pod);
+  ASSERT_EQ(master_only.size(), 8u);
+  for (const auto& [k, v] : master_only) EXPECT_EQ(k.rfind("KUBERNETES_", 0), 0u) << k;
+}
+
+// The container's own variables win over a link of the same name; $(VAR) reads links.
+TEST_F(ContainerEnvTest, ServiceLinksComeAfterTheContainersOwnAndExpand) {
+  facts.service_links = {{"WEB_SERVICE_HOST", "10.96.0.5"}, {"WEB_SERVICE_PORT", "80"}};
+  json c = {{"env", {{{"name", "URL"}, {"value", "http://$(WEB_SERVICE_HOST):$(WEB_SERVICE_PORT)/"}},
+                     {{"name", "WEB_SERVICE_PORT"}, {"value", "8080"}}}}};
+  auto r = env_of(c);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EnvList want = {{"URL", "http://10.96.0.5:80/"}, {"WEB_SERVICE_PORT", "8080"}, {"WEB_SERVICE_HOST", "10.96.0.5"}};
+  EXPECT_EQ(r->env, want);
+}
+
 TEST(DecodeBase64, SecretData) {
   EXPECT_EQ(agent::decode_base64("aGVsbG8gd29ybGQ=").value(), "hello world");
   EXPECT_EQ(agent::decode_base64("").value(), "");

@@ -87,6 +87,14 @@ spec:
   auto served = cluster.kubectl({"exec", "web", "--", "cat", "/www/index.html"});
   EXPECT_EQ(served.exit_code, 0) << served.err;
   EXPECT_EQ(served.out, "served by a skiff pod\n");
+  // The container's environment has the kubernetes Service's links, as the kubelet gives them.
+  json kubernetes = cluster.kubectl_json({"get", "service", "kubernetes", "-n", "default"});
+  std::string cluster_ip = kubernetes["spec"].value("clusterIP", "");
+  auto env = cluster.kubectl({"exec", "web", "--", "env"});
+  EXPECT_EQ(env.exit_code, 0) << env.err;
+  EXPECT_FALSE(cluster_ip.empty());
+  EXPECT_NE(env.out.find("KUBERNETES_SERVICE_HOST=" + cluster_ip + "\n"), std::string::npos) << env.out;
+  EXPECT_NE(env.out.find("KUBERNETES_PORT_443_TCP=tcp://" + cluster_ip + ":443\n"), std::string::npos) << env.out;
   auto failing = cluster.kubectl({"exec", "web", "--", "/bin/sh", "-c", "echo to stderr >&2; exit 3"});
   EXPECT_EQ(failing.exit_code, 3) << failing.err;
   EXPECT_NE(failing.err.find("to stderr\n"), std::string::npos) << failing.err;
