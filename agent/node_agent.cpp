@@ -318,15 +318,19 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
   };
   PodFacts facts{&pod, pod_ip, options_.host_ip, options_.capacity.cpu, options_.capacity.memory,
                  options_.capacity.ephemeral_storage};
-  if (!finished) {
-    // The pod's namespace and the `kubernetes` Service: the only ones service_links() can choose.
-    const std::string& pod_ns = object->ns;
+  // Service links, read once per sync and only when a container starts (most syncs start none, and
+  // a namespace may hold many Services): the pod's namespace's and the `kubernetes` Service, the
+  // only ones service_links() can choose.
+  bool links_read = false;
+  auto read_service_links = [&] {
+    if (links_read) return;
+    links_read = true;
     std::vector<plugin::ObjectPtr> services;
-    if (auto in_ns = host_->cache.list(kServices, plugin::ListFilter{pod_ns, ""}); in_ns) services = std::move(*in_ns);
-    if (pod_ns != "default")
+    if (auto in_ns = host_->cache.list(kServices, plugin::ListFilter{object->ns, ""}); in_ns) services = std::move(*in_ns);
+    if (object->ns != "default")
       if (auto master = host_->cache.get(kServices, "default", "kubernetes")) services.push_back(std::move(master));
     facts.service_links = service_links(services, pod);
-  }
+  };
 
   // Starts instance `attempt` of `spec` and reports what the runtime then says of it.
   auto start_instance = [&](ContainerView& view, const Json& spec, std::uint32_t attempt) -> bool {
@@ -374,6 +378,7 @@ plugin::Result<ReconcileResult> PodSync::sync(const std::string& key) {
       requeue(backoff_ms(attempt + 1));
       return false;
     };
+    read_service_links();
     auto env = container_env(spec, facts, lookup);
     if (!env) return config_error(env.status().message());
     auto resources = container_resources(spec);

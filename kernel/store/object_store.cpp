@@ -304,9 +304,8 @@ Result<Filter> make_filter(std::string_view ns, std::string_view label_selector,
   return f;
 }
 
-// Everything outside metadata and status: a change there bumps metadata.generation.
-// Whether anything but metadata and status differs, compared member by member in place (copying
-// both objects less those two members cost as much as the comparison).
+// Whether anything outside metadata and status differs (a change there bumps metadata.generation),
+// compared member by member in place: copying both objects less those two cost as much again.
 bool spec_changed(const Json& before, const Json& after) {
   auto counted = [](const std::string& key) { return key != "metadata" && key != "status"; };
   std::size_t members = 0;
