@@ -276,9 +276,10 @@ struct Server::Impl {
     for (const auto& [k, v] : response.headers) nng_http_res_set_header(res, k.c_str(), v.c_str());
     // NNG sets Content-Length only when it copies data, and copying zero bytes fails (it cannot
     // allocate them): an empty body must say its length itself, or the client waits for one that
-    // never comes (kubectl logs of a container that has written nothing hung so).
+    // never comes (kubectl logs of a container that has written nothing hung so). A 204 or 304 has
+    // no body by definition and must not carry the header (RFC 9110).
     if (response.body.empty()) {
-      nng_http_res_set_header(res, "Content-Length", "0");
+      if (response.status != 204 && response.status != 304) nng_http_res_set_header(res, "Content-Length", "0");
     } else if (nng_http_res_copy_data(res, response.body.data(), response.body.size()) != 0) {
       nng_http_res_free(res);
       nng_aio_finish(aio, NNG_ENOMEM);
