@@ -179,15 +179,21 @@ std::string expand_references(std::string_view input, const std::function<const 
 
 namespace {
 
-std::string link_name(std::string_view service) {
-  std::string out(service);
-  for (char& c : out) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
 }
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+// A Service or port name as a variable name: upper case, '-' as '_'.
+std::string link_name(std::string_view name) {
+  std::string out = upper(std::string(name));
+  std::replace(out.begin(), out.end(), '-', '_');
+  return out;
 }
 
 void add_links(EnvList& out, const Json& service) {
@@ -204,9 +210,7 @@ void add_links(EnvList& out, const Json& service) {
       out.emplace_back(prefix + "_SERVICE_PORT_" + link_name(name), port_of(p));
   for (std::size_t i = 0; i < ports.size(); ++i) {
     const Json& p = ports[i];
-    std::string protocol = text(p, "protocol");
-    if (protocol.empty()) protocol = "TCP";
-    for (char& c : protocol) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string protocol = upper(text(p, "protocol").empty() ? "TCP" : text(p, "protocol"));
     const std::string url = lower(protocol) + "://" + ip + ":" + port_of(p);
     if (i == 0) out.emplace_back(prefix + "_PORT", url);
     const std::string port_prefix = prefix + "_PORT_" + port_of(p) + "_" + protocol;

@@ -31,25 +31,30 @@ Json service_json(const std::string& cluster_ip, int port) {
   return svc;
 }
 
-// Creates `desired` when missing; when the stored object's `members` differ, writes them (at the
-// stored resourceVersion, so a concurrent writer makes it a conflict rather than lost).
+// Creates `desired` when missing (`fallback` instead, should `desired` be refused as invalid); when
+// the stored object differs at one of `paths` (JSON pointers), writes desired's values there, at the
+// stored resourceVersion, so a concurrent writer makes it a conflict rather than lost.
 plugin::Status ensure(ApiClient& client, const ObjectStore& store, const plugin::ResourceId& resource, const Json& desired,
-                      std::initializer_list<const char*> members) {
+                      std::initializer_list<const char*> paths, const Json* fallback = nullptr) {
   const ResourceType* type = store.registry().find(resource);
   if (type == nullptr) return plugin::Status::ok();
   auto current = store.get(*type, kNamespace, kName);
   if (!current) {
     auto created = client.create(resource, kNamespace, desired.dump());
+    if (!created && created.status().code() == plugin::Code::kInvalid && fallback != nullptr)
+      created = client.create(resource, kNamespace, fallback->dump());
     return created || created.status().code() == plugin::Code::kAlreadyExists ? plugin::Status::ok() : created.status();
   }
   Json stored = Json::parse((*current)->json, nullptr, false);
   if (!stored.is_object()) return plugin::internal("the stored object is not JSON");
   bool same = true;
-  for (const char* m : members)
-    if (stored.value(m, Json()) != desired[m]) {
-      stored[m] = desired[m];
+  for (const char* path : paths) {
+    const Json::json_pointer at(path);
+    if (stored.value(at, Json()) != desired.at(at)) {
+      stored[at] = desired.at(at);
       same = false;
     }
+  }
   if (same) return plugin::Status::ok();
   auto updated = client.update(resource, stored.dump());
   return updated ? plugin::Status::ok() : updated.status();
@@ -59,29 +64,15 @@ plugin::Status ensure(ApiClient& client, const ObjectStore& store, const plugin:
 
 plugin::Status publish_kubernetes_service(ApiClient& client, const ObjectStore& store, std::string_view service_cidr,
                                           std::string_view host, int port) {
-  const ResourceType* services = store.registry().find(kServices);
-  if (services == nullptr) return plugin::Status::ok();
-
-  if (auto current = store.get(*services, kNamespace, kName); !current) {
-    auto cidr = parse_ipv4_cidr(service_cidr);
-    std::string first = cidr ? format_ipv4(cidr->base + 1) : std::string();
-    auto created = client.create(kServices, kNamespace, service_json(first, port).dump());
-    // A Service of a user's may hold the first address (a cluster older than this Service): then
-    // the allocator picks one, as it would for any Service.
-    if (!created && created.status().code() == plugin::Code::kInvalid)
-      created = client.create(kServices, kNamespace, service_json("", port).dump());
-    if (!created && created.status().code() != plugin::Code::kAlreadyExists)
-      return created.status().with_context("the kubernetes Service");
-  } else if (Json svc = Json::parse((*current)->json, nullptr, false); svc.is_object()) {
-    // A restart on another port: the Service's targetPort follows (its address stays).
-    Json ports = service_json("", port)["spec"]["ports"];
-    Json* stored = svc.contains("spec") && svc["spec"].is_object() ? &svc["spec"] : nullptr;
-    if (stored != nullptr && stored->value("ports", Json()) != ports) {
-      (*stored)["ports"] = std::move(ports);
-      auto updated = client.update(kServices, svc.dump());
-      if (!updated) return updated.status().with_context("the kubernetes Service");
-    }
-  }
+  // The first address of the range; a user's Service may hold it (a cluster older than this
+  // Service), and then the allocator picks one, as for any Service. A restart on another port moves
+  // the targetPort; the address stays.
+  auto cidr = parse_ipv4_cidr(service_cidr);
+  const Json any_address = service_json("", port);
+  if (auto st = ensure(client, store, kServices, cidr ? service_json(format_ipv4(cidr->base + 1), port) : any_address,
+                       {"/spec/ports"}, &any_address);
+      !st)
+    return st.with_context("the kubernetes Service");
 
   auto address = parse_ipv4(host);
   if (!address || *address == 0) return plugin::Status::ok();
@@ -97,8 +88,8 @@ plugin::Status publish_kubernetes_service(ApiClient& client, const ObjectStore& 
                 {"addressType", "IPv4"},
                 {"endpoints", {{{"addresses", {ip}}, {"conditions", {{"ready", true}}}}}},
                 {"ports", {{{"name", "https"}, {"port", port}, {"protocol", "TCP"}}}}};
-  if (auto st = ensure(client, store, kEndpoints, ep, {"subsets"}); !st) return st.with_context("the kubernetes Endpoints");
-  if (auto st = ensure(client, store, kSlices, slice, {"addressType", "endpoints", "ports"}); !st)
+  if (auto st = ensure(client, store, kEndpoints, ep, {"/subsets"}); !st) return st.with_context("the kubernetes Endpoints");
+  if (auto st = ensure(client, store, kSlices, slice, {"/addressType", "/endpoints", "/ports"}); !st)
     return st.with_context("the kubernetes EndpointSlice");
   return plugin::Status::ok();
 }
