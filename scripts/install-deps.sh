@@ -16,6 +16,8 @@ packages=(
   runc crun containernetworking-plugins iproute2 iptables libarchive-dev busybox-static docker-registry
   # service proxy modes and their tests/benchmarks (tests/conformance/proxy, bench/proxy)
   nftables libnftnl-dev libmnl-dev ipvsadm wrk
+  # the userspace mode's peer in bench/proxy (BM_Throughput/haproxy)
+  haproxy
 )
 
 missing=()

@@ -11,10 +11,13 @@
 //                                   the sync after one endpoint of one service changed
 //   BM_Throughput/<path>            wrk (1 thread, 32 connections, 3 s, keep-alive HTTP) from the node
 //                                   to one backend pod: direct, or through a service in each mode;
-//                                   counter requests_per_second (compare through/direct)
+//                                   counter requests_per_second (compare through/direct); paths 4 and
+//                                   5 are HAProxy (tcp mode) on the same cluster IP, the peer for
+//                                   the userspace mode
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <memory>
 #include <regex>
 
@@ -139,7 +142,23 @@ double wrk(const std::string& url) {
   return std::stod(m[1]);
 }
 
-const char* kPaths[] = {"direct", "userspace", "iptables", "nftables"};
+const char* kPaths[] = {"direct", "userspace", "iptables", "nftables", "haproxy", "haproxy-1thread"};
+
+// The peer for the userspace mode: HAProxy relaying TCP (mode tcp, no HTTP parsing) from the same
+// cluster IP to the same pod, started in the node namespace. "haproxy" runs its default of one
+// thread per CPU; "haproxy-1thread" one thread, as the userspace mode's relay has.
+std::unique_ptr<skiff::testing::ChildProcess> start_haproxy(const std::string& path, const std::string& cluster_ip,
+                                                            const std::string& backend) {
+  if (skiff::testing::run_process({"ip", "addr", "replace", cluster_ip + "/32", "dev", "lo"}).exit_code != 0) return nullptr;
+  const std::string config = "/tmp/skiff-bench-haproxy.cfg";
+  std::ofstream(config) << "global\n  maxconn 4096\n"
+                        << (path == "haproxy-1thread" ? "  nbthread 1\n" : "")
+                        << "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n"
+                           "listen web\n  bind " << cluster_ip << ":80\n  server pod0 " << backend << "\n";
+  return std::make_unique<skiff::testing::ChildProcess>(std::vector<std::string>{"haproxy", "-db", "-f", config},
+                                                        std::map<std::string, std::string>{},
+                                                        "/tmp/skiff-bench-haproxy.log");
+}
 
 void BM_Throughput(benchmark::State& state) {
   if (!root_or_skip(state)) return;
@@ -150,8 +169,13 @@ void BM_Throughput(benchmark::State& state) {
   lab.enter_node();
   skiff::testing::TestPluginContext ctx{"proxy", {}, "/tmp"};
   std::unique_ptr<skiff::plugin::proxy::Proxy> proxy;
+  std::unique_ptr<skiff::testing::ChildProcess> haproxy;
   std::string url = "http://" + NetnsLab::pod_ip(0) + ":8080/";
-  if (path != "direct") {
+  if (path.starts_with("haproxy")) {
+    haproxy = start_haproxy(path, "10.96.0.10", NetnsLab::pod_ip(0) + ":8080");
+    if (!haproxy) return state.SkipWithError("cannot add the cluster IP for haproxy");
+    url = "http://10.96.0.10:80/";
+  } else if (path != "direct") {
     proxy = skiff::testing::make_mode(path, ctx);
     ServicePort sp;
     sp.ns = "bench";
@@ -212,6 +236,6 @@ BENCHMARK(BM_NftablesElementDelta)->Arg(1000)->Arg(10000)->Unit(benchmark::kMill
 BENCHMARK(BM_FullSync)->ArgsProduct({{0, 1, 2}, {1000, 10000}})->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RestartSync)->ArgsProduct({{0, 1, 2}, {1000, 10000}})->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_OneEndpointChange)->ArgsProduct({{0, 1, 2}, {1000, 10000}})->Iterations(10)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Throughput)->DenseRange(0, 3)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_Throughput)->DenseRange(0, 5)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -122,7 +122,7 @@ plugin::Result<CommandResult> run_command(const std::vector<std::string>& argv, 
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.exit_code = !timed_out && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (timed_out) result.err += "\n(killed after " + std::to_string(timeout.count()) + " ms)";
+  result.timed_out = timed_out;
   return result;
 }
 
@@ -130,6 +130,10 @@ plugin::Result<CommandResult> run_checked(const std::vector<std::string>& argv, 
                                           std::chrono::milliseconds timeout) {
   auto r = run_command(argv, input, timeout);
   if (!r) return r.status();
+  if (r->timed_out)
+    return plugin::unavailable(joined(argv) + " did not finish within " +
+                               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
+                               " s and was stopped");
   if (r->exit_code != 0) {
     std::string err = r->err.empty() ? r->out : r->err;
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();

@@ -12,6 +12,7 @@ namespace skiff::plugins::proxy {
 
 struct CommandResult {
   int exit_code = -1;  // -1: killed (timeout) or did not start
+  bool timed_out = false;  // killed when its time was up
   std::string out;
   std::string err;
 };

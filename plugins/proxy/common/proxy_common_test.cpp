@@ -60,10 +60,16 @@ TEST(ProxyCommon, CommandsGetTheirScriptOnStdinAndFailuresNameTheCommandAndItsWo
   EXPECT_FALSE(have_program("skiff-no-such-tool"));
   EXPECT_TRUE(have_program("sh"));
 
+  // A command over its time is stopped; run_checked says so rather than showing an exit code.
   auto slow = run_command({"sleep", "5"}, {}, std::chrono::milliseconds(200));
   ASSERT_TRUE(slow);
   EXPECT_EQ(slow->exit_code, -1);
-  EXPECT_NE(slow->err.find("killed after 200 ms"), std::string::npos) << slow->err;
+  EXPECT_TRUE(slow->timed_out);
+  EXPECT_FALSE(plain->timed_out);
+  auto stopped = run_checked({"sleep", "5"}, {}, std::chrono::milliseconds(1000));
+  ASSERT_FALSE(stopped);
+  EXPECT_NE(stopped.status().message().find("sleep 5 did not finish within 1 s and was stopped"), std::string::npos)
+      << stopped.status().message();
 }
 
 }  // namespace
