@@ -160,6 +160,9 @@ struct Stream {
   bool writing = false;  // a write is in flight
   bool closing = false;  // end the stream as soon as no write is in flight
   bool ended = false;    // resources released
+  // start_stream has issued the read and armed the timer. No pump runs before: the source may be
+  // done (and the client gone) at once, and an end meanwhile would free the aios being armed.
+  bool armed = false;
   bool head_sent = false;
   bool timer_due = false;  // the timer fired and must be re-armed
   std::string out;       // bytes to write next
@@ -356,7 +359,11 @@ struct Server::Impl {
     nng_aio_set_iov(s->read_aio, 1, &iov);
     nng_http_conn_read(conn, s->read_aio);
     arm_timer(*s);
-    schedule(s);
+    {
+      std::lock_guard lock(s->mutex);
+      s->armed = true;
+    }
+    schedule(s);  // whatever woke it before it was armed was put off until now
   }
 
   void arm_timer(Stream& s) {
@@ -473,7 +480,7 @@ struct Server::Impl {
     bool timer_fired = false;
     {
       std::lock_guard lock(s->mutex);
-      if (s->ended || s->writing) return;
+      if (s->ended || s->writing || !s->armed) return;
       if (s->closing) {
         end(s);
         return;

@@ -1,0 +1,101 @@
+// The API server's streams (kernel/api/server.cpp) over a real socket: a stream whose source is
+// finished before the server has set it up. That is what `kubectl exec -- true` is on the node agent:
+// the command ends at once, and the executor could end the stream while the worker that started it
+// was still arming the stream's read and timer. This crashed the remote agent inside
+// nng_sleep_aio, on an aio the ending had already freed. Plain HTTP on 127.0.0.1.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernel/api/server.hpp"
+#include "kernel/log/logger.hpp"
+#include "kernel/metrics/registry.hpp"
+
+namespace skiff::kernel::api {
+namespace {
+
+// Done before the server polls it, and waking the server from set_notify itself: the earliest a
+// stream can be pumped (and so ended).
+class FinishedSource final : public StreamSource {
+ public:
+  std::string poll() override { return std::exchange(text_, {}); }
+  bool done() override { return text_.empty(); }
+  void set_notify(std::function<void()> wake) override { wake(); }
+
+ private:
+  std::string text_ = "done\n";
+};
+
+class InstantStreams final : public Handler {
+ public:
+  HttpResponse handle(const HttpRequest&) override {
+    HttpResponse r;
+    r.content_type = "text/plain";
+    r.stream = std::make_shared<StreamBody>();
+    r.stream->source = std::make_unique<FinishedSource>();
+    r.stream->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    r.stream->tick = std::chrono::milliseconds(1);
+    r.stream->is_watch = false;
+    return r;
+  }
+};
+
+// One GET on a fresh connection; the whole response, read until the server closes it.
+std::string get(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string request = "GET /stream HTTP/1.1\r\nHost: test\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST(ServerStreams, AStreamFinishedBeforeItIsSetUpIsServedWholeAndTheServerStays) {
+  InstantStreams handler;
+  MetricsRegistry metrics;
+  StructuredLogger logger("server-test", 2, plugin::LogLevel::kWarn);
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.tls = false;
+  options.workers = 4;
+  Server server(handler, metrics, logger, options);
+  ASSERT_TRUE(server.start());
+  // Clients on four threads, so the workers that start streams and the executors that end them
+  // run side by side; a run that loses the race dies here rather than failing an expectation.
+  std::atomic<int> whole{0}, total{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&] {
+      for (int i = 0; i < 400; ++i) {
+        std::string response = get(server.port());
+        ++total;
+        if (response.starts_with("HTTP/1.1 200") && response.ends_with("5\r\ndone\n\r\n0\r\n\r\n")) ++whole;
+      }
+    });
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(whole.load(), total.load());
+  server.stop();
+}
+
+}  // namespace
+}  // namespace skiff::kernel::api
