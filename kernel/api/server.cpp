@@ -599,6 +599,10 @@ void Server::stop() {
     {
       std::lock_guard lock(st->mutex);
       st->closing = true;
+      // A write to a client that stopped reading never finishes, and a stream ends only between
+      // writes. Cancelled, it completes with an error (its callback runs on NNG's task threads, not
+      // here, so holding the mutex is safe) and the stream ends.
+      if (st->writing && st->write_aio != nullptr) nng_aio_cancel(st->write_aio);
     }
     s.schedule(st);
   }

@@ -1,8 +1,9 @@
-// The API server's streams (kernel/api/server.cpp) over a real socket: a stream whose source is
-// finished before the server has set it up. That is what `kubectl exec -- true` is on the node agent:
+// The API server's streams (kernel/api/server.cpp) over a real socket. First, a stream whose source
+// is finished before the server has set it up. That is what `kubectl exec -- true` is on the node agent:
 // the command ends at once, and the executor could end the stream while the worker that started it
 // was still arming the stream's read and timer. This crashed the remote agent inside
-// nng_sleep_aio, on an aio the ending had already freed. Plain HTTP on 127.0.0.1.
+// nng_sleep_aio, on an aio the ending had already freed. Second, a stream to a client that stopped
+// reading, when the server stops. Plain HTTP on 127.0.0.1.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -95,6 +98,78 @@ TEST(ServerStreams, AStreamFinishedBeforeItIsSetUpIsServedWholeAndTheServerStays
   for (auto& c : clients) c.join();
   EXPECT_EQ(whole.load(), total.load());
   server.stop();
+}
+
+// Never done: a megabyte per poll, so a client that does not read soon leaves a write pending.
+class EndlessSource final : public StreamSource {
+ public:
+  explicit EndlessSource(std::shared_ptr<std::atomic<int>> polls, std::shared_ptr<std::atomic<bool>> stopped)
+      : polls_(std::move(polls)), stopped_(std::move(stopped)) {}
+  std::string poll() override {
+    ++*polls_;
+    return std::string(1 << 20, 'z');
+  }
+  bool done() override { return false; }
+  void stop() override { *stopped_ = true; }
+
+ private:
+  std::shared_ptr<std::atomic<int>> polls_;
+  std::shared_ptr<std::atomic<bool>> stopped_;
+};
+
+class EndlessStreams final : public Handler {
+ public:
+  std::shared_ptr<std::atomic<int>> polls = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<bool>> stopped = std::make_shared<std::atomic<bool>>(false);
+  HttpResponse handle(const HttpRequest&) override {
+    HttpResponse r;
+    r.content_type = "text/plain";
+    r.stream = std::make_shared<StreamBody>();
+    r.stream->source = std::make_unique<EndlessSource>(polls, stopped);
+    r.stream->deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+    r.stream->tick = std::chrono::milliseconds(1);
+    r.stream->is_watch = false;
+    return r;
+  }
+};
+
+// A write that can never finish must not keep a stream open past stop(): the server would go on
+// with the stream's aios still pending, and their callbacks would later run against a freed server.
+TEST(ServerStreams, StopEndsAStreamWhoseClientStoppedReading) {
+  EndlessStreams handler;
+  MetricsRegistry metrics;
+  StructuredLogger logger("server-test", 2, plugin::LogLevel::kWarn);
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.tls = false;
+  auto server = std::make_unique<Server>(handler, metrics, logger, options);
+  ASSERT_TRUE(server->start());
+
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);  // fills after a few kilobytes
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(server->port()));
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const std::string request = "GET /stream HTTP/1.1\r\nHost: test\r\n\r\n";
+  ASSERT_EQ(::write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  // The socket buffers take a few megabytes; then a write is pending that cannot finish, and the
+  // source is polled no more. Wait for that: no new poll for 300 ms.
+  int seen = -1, still = 0;
+  for (int i = 0; i < 1000 && still < 30; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    int now = handler.polls->load();
+    still = now == seen && now > 0 ? still + 1 : 0;
+    seen = now;
+  }
+  ASSERT_EQ(still, 30) << "the server kept writing to a client that reads nothing (" << seen << " polls)";
+
+  server->stop();
+  EXPECT_TRUE(handler.stopped->load()) << "stop() returned with the stream still open";
+  server.reset();
+  ::close(fd);  // after the server is gone: nothing of the stream may still be waiting on it
 }
 
 }  // namespace
