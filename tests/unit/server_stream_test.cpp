@@ -38,50 +38,71 @@ class FinishedSource final : public StreamSource {
   std::string text_ = "done\n";
 };
 
+// A followed stream of `source`, polled every millisecond.
+HttpResponse stream_of(std::unique_ptr<StreamSource> source) {
+  HttpResponse r;
+  r.content_type = "text/plain";
+  r.stream = std::make_shared<StreamBody>();
+  r.stream->source = std::move(source);
+  r.stream->deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  r.stream->tick = std::chrono::milliseconds(1);
+  r.stream->is_watch = false;
+  return r;
+}
+
 class InstantStreams final : public Handler {
  public:
-  HttpResponse handle(const HttpRequest&) override {
-    HttpResponse r;
-    r.content_type = "text/plain";
-    r.stream = std::make_shared<StreamBody>();
-    r.stream->source = std::make_unique<FinishedSource>();
-    r.stream->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    r.stream->tick = std::chrono::milliseconds(1);
-    r.stream->is_watch = false;
-    return r;
+  HttpResponse handle(const HttpRequest&) override { return stream_of(std::make_unique<FinishedSource>()); }
+};
+
+// A plain-HTTP Server for `handler` on a free port of 127.0.0.1.
+struct PlainServer {
+  MetricsRegistry metrics;
+  StructuredLogger logger{"server-test", 2, plugin::LogLevel::kWarn};
+  std::unique_ptr<Server> server;
+  explicit PlainServer(Handler& handler) {
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.tls = false;
+    options.workers = 4;
+    server = std::make_unique<Server>(handler, metrics, logger, options);
   }
 };
 
-// One GET on a fresh connection; the whole response, read until the server closes it.
-std::string get(int port) {
+// A connection to `port` that has sent one GET; -1 if it could not. `receive_buffer` > 0 shrinks
+// the socket's receive buffer first.
+int send_get(int port, int receive_buffer = 0) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   timeval tv{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (receive_buffer > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const std::string request = "GET /stream HTTP/1.1\r\nHost: test\r\n\r\n";
-    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
-    }
+  const std::string request = "GET /stream HTTP/1.1\r\nHost: test\r\n\r\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return -1;
   }
-  ::close(fd);
+  return fd;
+}
+
+// One GET on a fresh connection; the whole response, read until the server closes it.
+std::string get(int port) {
+  int fd = send_get(port);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  if (fd >= 0) ::close(fd);
   return out;
 }
 
 TEST(ServerStreams, AStreamFinishedBeforeItIsSetUpIsServedWholeAndTheServerStays) {
   InstantStreams handler;
-  MetricsRegistry metrics;
-  StructuredLogger logger("server-test", 2, plugin::LogLevel::kWarn);
-  ServerOptions options;
-  options.listen = "127.0.0.1:0";
-  options.tls = false;
-  options.workers = 4;
-  Server server(handler, metrics, logger, options);
+  PlainServer plain(handler);
+  Server& server = *plain.server;
   ASSERT_TRUE(server.start());
   // Clients on four threads, so the workers that start streams and the executors that end them
   // run side by side; a run that loses the race dies here rather than failing an expectation.
@@ -121,40 +142,18 @@ class EndlessStreams final : public Handler {
  public:
   std::shared_ptr<std::atomic<int>> polls = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<std::atomic<bool>> stopped = std::make_shared<std::atomic<bool>>(false);
-  HttpResponse handle(const HttpRequest&) override {
-    HttpResponse r;
-    r.content_type = "text/plain";
-    r.stream = std::make_shared<StreamBody>();
-    r.stream->source = std::make_unique<EndlessSource>(polls, stopped);
-    r.stream->deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-    r.stream->tick = std::chrono::milliseconds(1);
-    r.stream->is_watch = false;
-    return r;
-  }
+  HttpResponse handle(const HttpRequest&) override { return stream_of(std::make_unique<EndlessSource>(polls, stopped)); }
 };
 
 // A write that can never finish must not keep a stream open past stop(): the server would go on
 // with the stream's aios still pending, and their callbacks would later run against a freed server.
 TEST(ServerStreams, StopEndsAStreamWhoseClientStoppedReading) {
   EndlessStreams handler;
-  MetricsRegistry metrics;
-  StructuredLogger logger("server-test", 2, plugin::LogLevel::kWarn);
-  ServerOptions options;
-  options.listen = "127.0.0.1:0";
-  options.tls = false;
-  auto server = std::make_unique<Server>(handler, metrics, logger, options);
+  PlainServer plain(handler);
+  auto& server = plain.server;
   ASSERT_TRUE(server->start());
-
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int small = 4096;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);  // fills after a few kilobytes
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(server->port()));
-  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  const std::string request = "GET /stream HTTP/1.1\r\nHost: test\r\n\r\n";
-  ASSERT_EQ(::write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  int fd = send_get(server->port(), 4096);  // a small receive buffer: it fills after a few kilobytes
+  ASSERT_GE(fd, 0);
   // The socket buffers take a few megabytes; then a write is pending that cannot finish, and the
   // source is polled no more. Wait for that: no new poll for 300 ms.
   int seen = -1, still = 0;
