@@ -239,6 +239,8 @@ Result<std::vector<Setting>> parse_environment(const std::vector<std::pair<std::
   std::vector<Setting> out;
   for (const auto& [name, value] : env) {
     if (!name.starts_with("SKIFF_")) continue;
+    // Read before main() by the allocator (kernel/allocator/), not a config key.
+    if (name == "SKIFF_HEAP_HUGE_PAGES") continue;
     auto it = by_env_name.find(name);
     if (it == by_env_name.end()) {
       if (!strict) continue;

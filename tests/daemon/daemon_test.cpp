@@ -58,11 +58,14 @@ std::string read_log(const std::string& path) {
 // skiffd running in the background, its output in a log file.
 class Daemon {
  public:
-  Daemon(const std::vector<std::string>& args, std::string log_path) : log_(std::move(log_path)) {
+  Daemon(const std::vector<std::string>& args, std::string log_path,
+         const std::map<std::string, std::string>& env = {})
+      : log_(std::move(log_path)) {
     std::vector<std::string> argv{kBinDir + "/skiffd"};
     argv.insert(argv.end(), args.begin(), args.end());
-    child_ = std::make_unique<testing::ChildProcess>(argv, std::map<std::string, std::string>{}, log_);
+    child_ = std::make_unique<testing::ChildProcess>(argv, env, log_);
   }
+  int pid() const { return child_->pid(); }
   // True once "msg=ready" is logged; false if skiffd exits or the deadline passes first.
   bool wait_ready() {
     return testing::eventually([&] { return log().find("msg=ready") != std::string::npos || !child_->running(); },
@@ -206,6 +209,37 @@ TEST_F(DaemonTest, StartsLogsReadyAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
   EXPECT_THAT(d.log(), HasSubstr("msg=stopped"));
+}
+
+// kB of the process's memory in transparent huge pages (AnonHugePages), or -1 if unreadable.
+long anon_huge_kb(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("AnonHugePages:")) return std::stol(line.substr(line.find_first_of("0123456789")));
+  return -1;
+}
+
+// skiffd's heap grows in transparent huge pages (kernel/allocator/), unless SKIFF_HEAP_HUGE_PAGES=0,
+// which skiffd also accepts as no unknown config variable.
+TEST_F(DaemonTest, HeapGrowsInTransparentHugePagesUnlessTurnedOff) {
+  require_plugin("memory");
+  std::string thp = read_log("/sys/kernel/mm/transparent_hugepage/enabled");
+  if (thp.empty() || thp.find("[never]") != std::string::npos)
+    GTEST_SKIP() << "transparent huge pages are off on this machine ('" << thp << "'), so there is nothing to see";
+  auto args = base_args();
+  args.push_back("--store.backend=memory");
+  {
+    Daemon d(args, log_path("huge.log"));
+    ASSERT_TRUE(d.wait_ready()) << d.log();
+    EXPECT_GT(anon_huge_kb(d.pid()), 0) << "no huge pages in skiffd's memory";
+    EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
+  }
+  // Off: with THP only where advised ("madvise", Debian's default), nothing is advised and none are used.
+  if (thp.find("[madvise]") == std::string::npos) return;
+  Daemon d(args, log_path("small.log"), {{"SKIFF_HEAP_HUGE_PAGES", "0"}});
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  EXPECT_EQ(anon_huge_kb(d.pid()), 0);
+  EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
 }
 
 TEST_F(DaemonTest, StopsCleanlyOnSigint) {
