@@ -1,8 +1,12 @@
 // API benchmarks (build/bin/bench_api). The server is the real kernel::api::Server + ApiHandler over a
-// durable sqlite store (synchronous=full) in this process; clients are NNG HTTP clients on loopback,
-// one keep-alive connection each.
-//  - BM_PodCreates: 64 clients POST pods as fast as they can while one more client GETs a pod in a
-//    loop; creates/s, and GET p50/p99 under that load.
+// durable sqlite store (synchronous=full) in this process, with the Server's default worker threads;
+// clients use keep-alive connections on loopback.
+//  - BM_PodCreates: 64 connections POST pods as fast as they can while one more client (NNG, in this
+//    process) GETs a pod in a loop; creates/s, and GET p50/p99 under that load. The creating clients
+//    are NNG HTTP clients on 64 threads of this process (wrk:0), or wrk in a process of its own
+//    (wrk:1, one epoll thread); sqlite:0 puts the memory store under the same server.
+//  - BM_PodCreatesFloor: the same, against the same Server with a handler that answers at once: the
+//    most the create path could reach here with those clients.
 //  - BM_List: LIST of 10,000 pods as JSON and as a Table: latency and the server's RSS growth.
 //  - BM_HttpClientGet: one GET through kernel::api::HttpClient (what `skiff`, remote agents and the
 //    API server's proxy to agents use) over HTTPS to the same server with TLS: one kept-alive
@@ -26,6 +30,7 @@
 #include "kernel/store/object_store.hpp"
 #include "memory_store.hpp"
 #include "sqlite_store.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace {
@@ -43,14 +48,16 @@ long rss_bytes() {
 }
 
 struct ApiServer {
-  explicit ApiServer(bool tls = false)
+  // `durable`: the sqlite store with synchronous=full (skiffd's default); otherwise the memory store,
+  // to tell the store's share of a write from the rest.
+  explicit ApiServer(bool tls = false, bool durable = true)
       : dir("skiff-bench-api"),
         ctx("store.sqlite",
             {{"path", (dir.path() / "skiff.db").string()}, {"synchronous", "full"}, {"busy-timeout-ms", "5000"},
              {"cache-size-mib", "32"}, {"max-batch", "1000"}},
             dir.str()) {
     auto context = ctx.context();
-    auto b = plugins::store::sqlite::make_backend(context);
+    auto b = durable ? plugins::store::sqlite::make_backend(context) : plugins::store::memory::make_backend(context);
     if (!b) throw std::runtime_error(b.status().message());
     store = std::make_unique<kernel::ObjectStore>(std::shared_ptr<plugin::store::Backend>(std::move(*b)), registry, clock);
     if (auto st = store->start(); !st) throw std::runtime_error(st.message());
@@ -66,7 +73,6 @@ struct ApiServer {
       o.key_pem = cert->key_pem;
       cert_pem = cert->cert_pem;
     }
-    o.workers = 64;
     server = std::make_unique<kernel::api::Server>(*handler, metrics, logger, o);
     if (auto st = server->start(); !st) throw std::runtime_error(st.message());
     pods = registry.find("", "v1", "pods");
@@ -158,18 +164,96 @@ double percentile(std::vector<double> v, double p) {
   return v[i];
 }
 
-void BM_PodCreates(benchmark::State& state) {
-  const int clients = static_cast<int>(state.range(0));
-  const auto duration = std::chrono::seconds(10);
-  for (auto _ : state) {
-    ApiServer api;
-    const std::string base = api.server->url();
-    {
-      Client c(base);
-      c.request("POST", "/api/v1/namespaces/default/pods", pod_json("probe"));
+// wrk's scripts. The creating one POSTs a pod with a name of its own per request (the run's seed, a
+// counter) and ends with the counts (wrk's own "Requests/sec" also counts failures); the probing one
+// GETs one pod over one connection, 2 ms after each answer (so a faster GET does not take more of the
+// CPU from the creates), and ends with the latency percentiles and the failures.
+constexpr const char* kWrkCreateScript = R"(
+math.randomseed(os.time())
+local run = tostring(math.random(1000000000))
+local counter = 0
+request = function()
+  counter = counter + 1
+  local body = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"w' .. run .. '-' .. counter ..
+    '","labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"registry.local/web:1.0",' ..
+    '"ports":[{"containerPort":8080}]}]}}'
+  return wrk.format("POST", "/api/v1/namespaces/default/pods", {["Content-Type"]="application/json"}, body)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("skiff-bench requests=%d failed=%d us=%d\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout, summary.duration))
+end
+)";
+constexpr const char* kWrkGetScript = R"(
+delay = function() return 2 end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("skiff-bench requests=%d failed=%d p50us=%d p99us=%d\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+)";
+
+// The clients: NNG HTTP clients on threads of this process (64 creating, one GETting), or wrk in
+// processes of their own (one with 64 connections creating, one with one connection GETting; one
+// epoll thread each). wrk costs the machine far less per request, so it leaves more of the two cores
+// to the server, and its GET latency does not include this process's client threads and NNG's.
+enum class Driver { kInProcess, kWrk };
+
+// The "skiff-bench …" line a wrk script printed, or "" after reporting why there is none.
+std::string wrk_summary(benchmark::State& state, const testing::ProcessResult& r) {
+  auto at = r.out.find("skiff-bench ");
+  if (r.exit_code == 0 && at != std::string::npos) return r.out.substr(at);
+  state.SkipWithError(("wrk failed: " + r.out + r.err).c_str());
+  return {};
+}
+
+// `clients` connections POST pods for 10 s against `base` while one more GETs the probe pod; fills the
+// counters.
+void drive_creates(benchmark::State& state, const std::string& base, int clients, Driver driver) {
+  {
+    Client c(base);
+    if (c.request("POST", "/api/v1/namespaces/default/pods", pod_json("probe")) != 201) {
+      state.SkipWithError("the probe pod was not created");
+      return;
     }
+  }
+  double secs = 0, created = 0, errors = 0, gets = 0, p50 = 0, p99 = 0;
+  if (driver == Driver::kWrk) {
+    testing::TempDir dir("skiff-bench-wrk");
+    const std::string create_script = (dir.path() / "create.lua").string();
+    const std::string get_script = (dir.path() / "get.lua").string();
+    std::ofstream(create_script) << kWrkCreateScript;
+    std::ofstream(get_script) << kWrkGetScript;
+    testing::ProcessResult get_run;
+    std::thread getter([&] {
+      get_run = testing::run_process(
+          {"wrk", "-t1", "-c1", "-d10s", "-s", get_script, base + "/api/v1/namespaces/default/pods/probe"}, {},
+          std::chrono::seconds(60));
+    });
+    auto create_run = testing::run_process(
+        {"wrk", "-t1", "-c" + std::to_string(clients), "-d10s", "-s", create_script, base}, {},
+        std::chrono::seconds(60));
+    getter.join();
+    std::string c = wrk_summary(state, create_run), g = wrk_summary(state, get_run);
+    long long requests = 0, failed = 0, us = 0, get_requests = 0, get_failed = 0, p50us = 0, p99us = 0;
+    if (c.empty() || g.empty() ||
+        std::sscanf(c.c_str(), "skiff-bench requests=%lld failed=%lld us=%lld", &requests, &failed, &us) != 3 ||
+        std::sscanf(g.c_str(), "skiff-bench requests=%lld failed=%lld p50us=%lld p99us=%lld", &get_requests,
+                    &get_failed, &p50us, &p99us) != 4 ||
+        us <= 0) {
+      if (!c.empty() && !g.empty()) state.SkipWithError(("unexpected wrk output: " + c + g).c_str());
+      return;
+    }
+    secs = static_cast<double>(us) / 1e6;
+    created = static_cast<double>(requests - failed);
+    errors = static_cast<double>(failed + get_failed);
+    gets = static_cast<double>(get_requests);
+    p50 = static_cast<double>(p50us) / 1000;
+    p99 = static_cast<double>(p99us) / 1000;
+  } else {
     std::atomic<bool> stop{false};
-    std::atomic<std::int64_t> created{0}, errors{0};
+    std::atomic<std::int64_t> ok{0}, failed{0};
     std::vector<double> get_ms;
     std::vector<std::thread> threads;
     for (int t = 0; t < clients; ++t)
@@ -178,7 +262,7 @@ void BM_PodCreates(benchmark::State& state) {
         for (int i = 0; !stop.load(std::memory_order_relaxed); ++i) {
           int s = c.request("POST", "/api/v1/namespaces/default/pods",
                             pod_json("p-" + std::to_string(t) + "-" + std::to_string(i)));
-          (s == 201 ? created : errors)++;
+          (s == 201 ? ok : failed)++;
         }
       });
     std::thread getter([&] {
@@ -187,23 +271,71 @@ void BM_PodCreates(benchmark::State& state) {
         auto t0 = std::chrono::steady_clock::now();
         int s = c.request("GET", "/api/v1/namespaces/default/pods/probe", "");
         get_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        if (s != 200) errors++;
+        if (s != 200) failed++;
       }
     });
     auto t0 = std::chrono::steady_clock::now();
-    std::this_thread::sleep_for(duration);
+    std::this_thread::sleep_for(std::chrono::seconds(10));
     stop = true;
     for (auto& th : threads) th.join();
     getter.join();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    state.SetIterationTime(secs);
-    state.counters["creates_per_s"] = static_cast<double>(created.load()) / secs;
-    state.counters["errors"] = static_cast<double>(errors.load());
-    state.counters["get_p50_ms"] = percentile(get_ms, 0.50);
-    state.counters["get_p99_ms"] = percentile(get_ms, 0.99);
-    state.counters["gets"] = static_cast<double>(get_ms.size());
+    secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    created = static_cast<double>(ok.load());
+    errors = static_cast<double>(failed.load());
+    gets = static_cast<double>(get_ms.size());
+    p50 = percentile(get_ms, 0.50);
+    p99 = percentile(get_ms, 0.99);
+  }
+  state.SetIterationTime(secs);
+  state.counters["creates_per_s"] = created / secs;
+  state.counters["errors"] = errors;
+  state.counters["get_p50_ms"] = p50;
+  state.counters["get_p99_ms"] = p99;
+  state.counters["gets"] = gets;
+}
+
+void BM_PodCreates(benchmark::State& state) {
+  for (auto _ : state) {
+    ApiServer api(/*tls=*/false, /*durable=*/state.range(1) == 1);
+    drive_creates(state, api.server->url(), 64, static_cast<Driver>(state.range(0)));
   }
 }
+
+// The floor under BM_PodCreates: the same Server and clients, but a handler that answers every request
+// at once with a stored pod (no decode, admission or store). What is left is HTTP, threads and the
+// clients' own work; the create path can get no faster than this here.
+class CannedHandler : public kernel::api::Handler {
+ public:
+  kernel::api::HttpResponse handle(const kernel::api::HttpRequest& request) override {
+    kernel::api::HttpResponse r;
+    r.status = request.method == "POST" ? 201 : 200;
+    r.content_type = "application/json";
+    r.body = body_;
+    r.verb = request.method == "POST" ? "create" : "get";
+    r.resource = "pods";
+    return r;
+  }
+
+ private:
+  std::string body_ = pod_json("canned");
+};
+
+void BM_PodCreatesFloor(benchmark::State& state) {
+  for (auto _ : state) {
+    CannedHandler handler;
+    kernel::MetricsRegistry metrics;
+    kernel::StructuredLogger logger{"bench", 2, plugin::LogLevel::kError};
+    kernel::api::ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.tls = false;
+    kernel::api::Server server(handler, metrics, logger, o);
+    if (auto st = server.start(); !st) throw std::runtime_error(st.message());
+    drive_creates(state, server.url(), 64, static_cast<Driver>(state.range(0)));
+    server.stop();
+  }
+}
+BENCHMARK(BM_PodCreatesFloor)->Arg(0)->Arg(1)->ArgName("wrk")->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+
 // The handler alone (admission + store, no HTTP) on the memory store: CPU per create.
 void BM_HandlerCreate(benchmark::State& state) {
   testing::TempDir dir("skiff-bench-handler");
@@ -232,7 +364,12 @@ void BM_HandlerCreate(benchmark::State& state) {
 }
 BENCHMARK(BM_HandlerCreate)->Unit(benchmark::kMicrosecond);
 
-BENCHMARK(BM_PodCreates)->Arg(64)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+BENCHMARK(BM_PodCreates)
+    ->Args({0, 1})
+    ->Args({1, 1})
+    ->Args({1, 0})
+    ->ArgNames({"wrk", "sqlite"})
+    ->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 
 void BM_List(benchmark::State& state) {
   const bool table = state.range(0) == 1;

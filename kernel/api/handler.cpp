@@ -1295,6 +1295,22 @@ ApiHandler::~ApiHandler() = default;
 
 HttpResponse ApiHandler::handle(const HttpRequest& request) { return impl_->route(request); }
 
+bool ApiHandler::answers_at_once(const HttpRequest& request) const {
+  if (request.method != "GET" || request.param("watch")) return false;
+  auto seg = split_path(request.path);
+  // What follows /api/v1 or /apis/GROUP/VERSION: RESOURCE/NAME, or namespaces/NS/RESOURCE/NAME.
+  std::size_t at = 0;
+  if (seg.size() >= 2 && seg[0] == "api")
+    at = 2;
+  else if (seg.size() >= 3 && seg[0] == "apis")
+    at = 3;
+  else
+    return false;
+  std::size_t rest = seg.size() - at;
+  if (rest == 2) return seg[at] != "watch";  // not the legacy /api/v1/watch/RESOURCE
+  return rest == 4 && seg[at] == "namespaces";
+}
+
 plugin::Status ApiHandler::bootstrap() {
   // Stored Services keep their addresses across restarts.
   impl_->service_allocator->rebuild();

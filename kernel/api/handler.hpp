@@ -56,6 +56,8 @@ class ApiHandler final : public Handler {
   ~ApiHandler() override;
 
   HttpResponse handle(const HttpRequest& request) override;
+  // A GET of one object by name (no subresource, no watch), which the object store answers from its cache.
+  bool answers_at_once(const HttpRequest& request) const override;
 
   // Creates the namespaces every cluster has (default, kube-system, kube-public, kube-node-lease).
   plugin::Status bootstrap();

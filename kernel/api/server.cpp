@@ -212,15 +212,19 @@ struct Server::Impl {
     auto* h = static_cast<nng_http_handler*>(nng_aio_get_input(aio, 1));
     auto* self = static_cast<Impl*>(nng_http_handler_get_data(h));
     auto* req = static_cast<nng_http_req*>(nng_aio_get_input(aio, 0));
-    bool read = std::strcmp(nng_http_req_get_method(req), "GET") == 0;
-    (read ? self->read_pool : self->write_pool).post([self, aio] { self->serve(aio); });
+    auto started = std::chrono::steady_clock::now();
+    auto request = std::make_shared<HttpRequest>(parse_request(req));
+    if (self->handler.answers_at_once(*request)) {
+      self->serve(aio, std::move(*request), started);
+      return;
+    }
+    bool read = request->method == "GET";
+    (read ? self->read_pool : self->write_pool).post([self, aio, request, started] {
+      self->serve(aio, std::move(*request), started);
+    });
   }
 
-  void serve(nng_aio* aio) {
-    auto started = std::chrono::steady_clock::now();
-    auto* req = static_cast<nng_http_req*>(nng_aio_get_input(aio, 0));
-    auto* conn = static_cast<nng_http_conn*>(nng_aio_get_input(aio, 2));
-
+  static HttpRequest parse_request(nng_http_req* req) {
     HttpRequest request;
     request.method = nng_http_req_get_method(req);
     std::string_view uri = nng_http_req_get_uri(req);
@@ -235,6 +239,12 @@ struct Server::Impl {
         request.headers[lower] = v;
       }
     }
+    return request;
+  }
+
+  void serve(nng_aio* aio, HttpRequest request, std::chrono::steady_clock::time_point started) {
+    auto* req = static_cast<nng_http_req*>(nng_aio_get_input(aio, 0));
+    auto* conn = static_cast<nng_http_conn*>(nng_aio_get_input(aio, 2));
 
     HttpResponse response;
     void* data = nullptr;

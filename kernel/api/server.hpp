@@ -22,7 +22,7 @@ struct ServerOptions {
   std::string cert_pem;  // serving certificate and key, with tls
   std::string key_pem;
   std::string token;  // the bearer token every request must carry (except /healthz, /livez, /readyz, /version)
-  std::size_t workers = 16;  // threads for writes; reads get half as many of their own
+  std::size_t workers = 64;  // threads for writes; reads get half as many of their own
   std::size_t stream_threads = 2;
   std::size_t max_body_bytes = 3 * 1024 * 1024;  // Kubernetes' limit; larger bodies get 413
 };

@@ -3,7 +3,8 @@
 // the command ends at once, and the executor could end the stream while the worker that started it
 // was still arming the stream's read and timer. This crashed the remote agent inside
 // nng_sleep_aio, on an aio the ending had already freed. Second, a stream to a client that stopped
-// reading, when the server stops. Plain HTTP on 127.0.0.1.
+// reading, when the server stops. Third, a GET the handler answers at once, served while every read
+// worker is busy. Plain HTTP on 127.0.0.1.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -14,7 +15,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,9 +72,10 @@ struct PlainServer {
   }
 };
 
-// A connection to `port` that has sent one GET; -1 if it could not. `receive_buffer` > 0 shrinks
-// the socket's receive buffer first.
-int send_get(int port, int receive_buffer = 0) {
+// A connection to `port` that has sent one GET of `path`; -1 if it could not. `receive_buffer` > 0
+// shrinks the socket's receive buffer first. `close` asks the server to close the connection after
+// its response.
+int send_get(int port, int receive_buffer = 0, const std::string& path = "/stream", bool close = false) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   timeval tv{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -80,7 +84,8 @@ int send_get(int port, int receive_buffer = 0) {
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  const std::string request = "GET /stream HTTP/1.1\r\nHost: test\r\n\r\n";
+  const std::string request =
+      "GET " + path + " HTTP/1.1\r\nHost: test\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n";
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
       ::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
     ::close(fd);
@@ -89,9 +94,9 @@ int send_get(int port, int receive_buffer = 0) {
   return fd;
 }
 
-// One GET on a fresh connection; the whole response, read until the server closes it.
-std::string get(int port) {
-  int fd = send_get(port);
+// One GET on a fresh connection; the whole response, read until the server closes it (or 10 s pass).
+std::string get(int port, const std::string& path = "/stream", bool close = false) {
+  int fd = send_get(port, 0, path, close);
   std::string out;
   char buf[4096];
   for (ssize_t n; fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
@@ -169,6 +174,64 @@ TEST(ServerStreams, StopEndsAStreamWhoseClientStoppedReading) {
   EXPECT_TRUE(handler.stopped->load()) << "stop() returned with the stream still open";
   server.reset();
   ::close(fd);  // after the server is gone: nothing of the stream may still be waiting on it
+}
+
+// Every GET of /slow waits until released; /quick is one the handler says it answers at once.
+class SlowAndQuick final : public Handler {
+ public:
+  HttpResponse handle(const HttpRequest& request) override {
+    if (request.path == "/slow") {
+      std::unique_lock lock(mutex_);
+      ++waiting_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+    }
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = "text/plain";
+    r.body = "answered " + request.path;
+    return r;
+  }
+  bool answers_at_once(const HttpRequest& request) const override { return request.path == "/quick"; }
+
+  bool wait_for_waiting(int n) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return waiting_ == n; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  bool released_ = false;
+};
+
+// A GET of one object is answered on the thread that read it, so it does not queue for a worker
+// thread behind slow requests (or, under load, behind every busy thread for a CPU).
+TEST(ServerRequests, AGetTheHandlerAnswersAtOnceIsServedWhileEveryReadWorkerIsBusy) {
+  SlowAndQuick handler;
+  PlainServer plain(handler);  // 4 workers: 2 threads for reads
+  Server& server = *plain.server;
+  ASSERT_TRUE(server.start());
+  std::vector<std::thread> slow;
+  std::vector<std::string> slow_answers(2);
+  for (int i = 0; i < 2; ++i)
+    slow.emplace_back([&, i] { slow_answers[i] = get(server.port(), "/slow", /*close=*/true); });
+  ASSERT_TRUE(handler.wait_for_waiting(2)) << "the slow GETs did not reach the handler";
+
+  std::string quick = get(server.port(), "/quick", /*close=*/true);  // gives up after 10 s
+  EXPECT_TRUE(quick.starts_with("HTTP/1.1 200")) << quick;
+  EXPECT_TRUE(quick.ends_with("answered /quick")) << quick;
+
+  handler.release();
+  for (auto& t : slow) t.join();
+  for (const auto& a : slow_answers) EXPECT_TRUE(a.ends_with("answered /slow")) << a;
+  server.stop();
 }
 
 }  // namespace
