@@ -219,8 +219,16 @@ long anon_huge_kb(int pid) {
   return -1;
 }
 
-// skiffd's heap grows in transparent huge pages (kernel/allocator/), unless SKIFF_HEAP_HUGE_PAGES=0,
-// which skiffd also accepts as no unknown config variable.
+// Whether one of the process's threads is named `name`.
+bool has_thread(int pid, const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task"))
+    if (read_log((task.path() / "comm").string()) == name + "\n") return true;
+  return false;
+}
+
+// skiffd's heap grows in transparent huge pages, faulted in ahead by its skiff-heap thread
+// (kernel/allocator/), unless SKIFF_HEAP_HUGE_PAGES=0, which skiffd also accepts as no unknown
+// config variable.
 TEST_F(DaemonTest, HeapGrowsInTransparentHugePagesUnlessTurnedOff) {
   require_plugin("memory");
   std::string thp = read_log("/sys/kernel/mm/transparent_hugepage/enabled");
@@ -232,6 +240,7 @@ TEST_F(DaemonTest, HeapGrowsInTransparentHugePagesUnlessTurnedOff) {
     Daemon d(args, log_path("huge.log"));
     ASSERT_TRUE(d.wait_ready()) << d.log();
     EXPECT_GT(anon_huge_kb(d.pid()), 0) << "no huge pages in skiffd's memory";
+    EXPECT_TRUE(has_thread(d.pid(), "skiff-heap"));
     EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
   }
   // Off: with THP only where advised ("madvise", Debian's default), nothing is advised and none are used.
@@ -239,6 +248,7 @@ TEST_F(DaemonTest, HeapGrowsInTransparentHugePagesUnlessTurnedOff) {
   Daemon d(args, log_path("small.log"), {{"SKIFF_HEAP_HUGE_PAGES", "0"}});
   ASSERT_TRUE(d.wait_ready()) << d.log();
   EXPECT_EQ(anon_huge_kb(d.pid()), 0);
+  EXPECT_FALSE(has_thread(d.pid(), "skiff-heap"));
   EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
 }
 
