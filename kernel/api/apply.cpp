@@ -534,14 +534,26 @@ void compare(const Json* l, const Json* r, const ValueType* vt, Path& path, Comp
     return;
   }
   if (kind == Node::kStruct || kind == Node::kMap) {
-    std::set<std::string> keys;
-    for (const Json* side : {l, r})
-      if (side != nullptr && side->is_object())
-        for (const auto& [k, v] : side->items()) keys.insert(k);
-    for (const auto& k : keys) {
-      path.push_back(field_pe(k));
-      compare(member_of(l, k), member_of(r, k), child_type(vt, k), path, c, false);
-      path.pop_back();
+    if (l == nullptr || r == nullptr) {
+      // One side only (every member of a create): its own members, already sorted and unique, with
+      // no set of keys built and no lookups.
+      const Json* side = l != nullptr ? l : r;
+      if (side->is_object())
+        for (const auto& [k, v] : side->items()) {
+          path.push_back(field_pe(k));
+          compare(l != nullptr ? &v : nullptr, r != nullptr ? &v : nullptr, child_type(vt, k), path, c, false);
+          path.pop_back();
+        }
+    } else {
+      std::set<std::string> keys;
+      for (const Json* side : {l, r})
+        if (side->is_object())
+          for (const auto& [k, v] : side->items()) keys.insert(k);
+      for (const auto& k : keys) {
+        path.push_back(field_pe(k));
+        compare(member_of(l, k), member_of(r, k), child_type(vt, k), path, c, false);
+        path.pop_back();
+      }
     }
   } else {
     std::map<std::string, std::pair<const Json*, const Json*>> items;
@@ -803,8 +815,9 @@ Result<ApplyResult> apply_impl(const Json* live, const Json& applied, std::strin
 
   Comparison cmp = compare_objects(live_clean, merged, root);
   drop_ignored(cmp, options);
-  FieldSet changed = cmp.modified;
-  changed.merge(cmp.added);
+  // Added is the larger side (all of it, on a create): moved, not copied.
+  FieldSet changed = std::move(cmp.added);
+  changed.merge(cmp.modified);
   std::vector<std::pair<const Entry*, Path>> conflicts;
   std::vector<FieldSet> taken(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -855,8 +868,9 @@ void record_update_impl(Json& object, const Json* old, std::string_view manager,
     }
   Comparison cmp = compare_objects(before, object, root);
   drop_ignored(cmp, options);
-  FieldSet changed = cmp.modified;
-  changed.merge(cmp.added);
+  // Added is the larger side (all of it, on a create): moved, not copied.
+  FieldSet changed = std::move(cmp.added);
+  changed.merge(cmp.modified);
   strip_meta(changed, options);
 
   Entry self;
@@ -877,9 +891,12 @@ void record_update_impl(Json& object, const Json* old, std::string_view manager,
     ++it;
   }
   self.fields.subtract(cmp.removed);
-  self.fields.merge(changed);
-  strip_meta(self.fields, options);
   if (!changed.empty()) self.time = format_rfc3339(now_ms);
+  if (self.fields.empty())
+    self.fields = std::move(changed);  // a manager's first write (every create): no copy
+  else
+    self.fields.merge(changed);
+  strip_meta(self.fields, options);
   entries.push_back(std::move(self));
   write_entries(object, std::move(entries));
   aside.meta = nullptr;  // replaced by what write_entries wrote
