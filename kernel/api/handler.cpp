@@ -812,6 +812,10 @@ struct ApiHandler::Impl {
           return Status::ok();
         },
         UpdateOptions{.status = true});
+    // The namespace controller may have emptied an empty namespace and dropped its finalizer between
+    // the two writes: it is gone, and the delete succeeded. Answer with the object as deleted, as
+    // Kubernetes does, not 404.
+    if (!terminating && terminating.status().code() == Code::kNotFound) return object_json(200, del->object);
     if (!terminating) return error_response(terminating.status(), namespaces, name);
     return object_json(200, *terminating);
   }
