@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git ccache
   libboost-dev libboost-program-options-dev
   libsqlite3-dev sqlite3
-  nlohmann-json3-dev libyaml-cpp-dev libcereal-dev
+  nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcereal-dev
   libnng-dev libmbedtls-dev libcurl4-openssl-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # packages (packaging/) and their test (tests/packaging/)

@@ -1,8 +1,9 @@
 #include "kernel/api/client.hpp"
 
 #include <exception>
-
 #include <nlohmann/json.hpp>
+
+#include "kernel/util/json_parse.hpp"
 
 namespace skiff::kernel::api {
 
@@ -27,7 +28,7 @@ std::string resource_path(const ResourceType& type, std::string_view ns, std::st
 }
 
 Status status_from_response(int http_status, const std::string& body) {
-  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  Json j = parse_json_or_discarded(body);
   std::string reason = j.is_object() ? j.value("reason", "") : "";
   std::string message = j.is_object() ? j.value("message", body) : body;
   using plugin::Code;
@@ -85,7 +86,7 @@ Result<ObjectPtr> ApiClient::create(const plugin::ResourceId& resource, std::str
 }
 
 bool object_name_of(std::string_view json, std::string& ns, std::string& name) {
-  Json j = Json::parse(json, nullptr, /*allow_exceptions=*/false);
+  Json j = parse_json_or_discarded(json);
   if (!j.is_object() || !j.contains("metadata") || !j["metadata"].is_object()) return false;
   ns = j["metadata"].value("namespace", "");
   name = j["metadata"].value("name", "");

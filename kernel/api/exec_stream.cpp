@@ -1,14 +1,15 @@
 #include "kernel/api/exec_stream.hpp"
 
-#include <mutex>
-#include <utility>
-
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
+
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "kernel/api/handler.hpp"
 #include "kernel/api/remote_node_services.hpp"
+#include "kernel/util/json_parse.hpp"
 
 namespace skiff::kernel::api {
 namespace {
@@ -165,7 +166,7 @@ std::string websocket_accept(const std::string& key) {
 }
 
 std::optional<plugin::runtime::TerminalSize> parse_terminal_size(std::string_view json) {
-  Json size = Json::parse(json, nullptr, false);
+  Json size = parse_json_or_discarded(json);
   if (!size.is_object()) return std::nullopt;
   const Json& w = size["Width"];
   const Json& h = size["Height"];

@@ -21,6 +21,7 @@
 #include "kernel/api/table.hpp"
 #include "kernel/api/validation.hpp"
 #include "kernel/api/yaml.hpp"
+#include "kernel/util/json_parse.hpp"
 #include "kernel/util/meta.hpp"
 
 namespace skiff::kernel::api {
@@ -193,7 +194,7 @@ struct ApiHandler::Impl {
       logger.warn("service allocation: cannot list services", {{"error", listed.status().message()}});
       return out;
     }
-    for (const auto& o : listed->items) out.push_back(Json::parse(o->json));
+    for (const auto& o : listed->items) out.push_back(parse_json(o->json));
     return out;
   }
 
@@ -285,12 +286,12 @@ struct ApiHandler::Impl {
     bool yaml = ct.find("yaml") != std::string::npos;
     if (yaml) {
       // apply-patch+yaml bodies are usually JSON, which is YAML too; try JSON first for exact numbers.
-      Json j = Json::parse(req.body, nullptr, false);
+      Json j = parse_json_or_discarded(req.body);
       if (!j.is_discarded()) return j;
       return yaml_to_json(req.body);
     }
     try {
-      return Json::parse(req.body);
+      return parse_json(req.body);
     } catch (const Json::parse_error& e) {
       return plugin::bad_request(std::string("the request body is not valid JSON: ") + e.what());
     }
@@ -583,7 +584,7 @@ struct ApiHandler::Impl {
     }
     if (allocates) {
       service_allocator->commit(reserved);
-      service_allocator->release_unused(current, Json::parse((*updated)->json));
+      service_allocator->release_unused(current, parse_json((*updated)->json));
     }
     HttpResponse r = object_json(200, *updated);
     r.headers = std::move(warnings.headers);
@@ -608,7 +609,7 @@ struct ApiHandler::Impl {
     if (type.namespaced) meta["namespace"] = ns;
     auto current = store.get(type, ns, name);
     if (!current) return error_response(current.status(), &type, name);
-    Json cur = Json::parse((*current)->json);
+    Json cur = parse_json((*current)->json);
     return finish_update(req, type, std::move(obj), cur, status_sub, std::move(warnings));
   }
 
@@ -645,7 +646,7 @@ struct ApiHandler::Impl {
           if (r.status == 409 && attempt < 7) continue;  // created concurrently: apply again as an update
           return r;
         }
-        Json live = Json::parse((*current)->json);
+        Json live = parse_json((*current)->json);
         auto result = server_side_apply(&live, applied, manager, force, clock.now_ms());
         if (!result) return error_response(result.status(), &type, name);
         Json next = std::move(result->object);
@@ -660,7 +661,7 @@ struct ApiHandler::Impl {
     for (int attempt = 0; attempt < 8; ++attempt) {
       auto current = store.get(type, ns, name);
       if (!current) return error_response(current.status(), &type, name);
-      Json live = Json::parse((*current)->json);
+      Json live = parse_json((*current)->json);
       plugin::Result<Json> patched = plugin::bad_request("");
       if (ct == "application/merge-patch+json" || ct == "application/json") {
         patched = merge_patch(live, *body);
@@ -723,7 +724,7 @@ struct ApiHandler::Impl {
   // already being deleted keeps its own deadline unless the request shortens it (the store decides).
   static std::optional<std::int64_t> pod_grace(const ObjectPtr& pod, std::optional<std::int64_t> requested) {
     if (pod->deleting) return requested;
-    Json j = Json::parse(pod->json);
+    Json j = parse_json(pod->json);
     const Json& spec = j.contains("spec") && j["spec"].is_object() ? j["spec"] : Json::object();
     std::int64_t grace = requested ? *requested : 30;
     if (!requested && spec.contains("terminationGracePeriodSeconds") && spec["terminationGracePeriodSeconds"].is_number_integer())
@@ -738,7 +739,7 @@ struct ApiHandler::Impl {
     std::string policy = req.param("propagationPolicy").value_or("");
     Json body;
     if (!req.body.empty() && req.header("content-type").find("json") != std::string::npos) {
-      body = Json::parse(req.body, nullptr, false);
+      body = parse_json_or_discarded(req.body);
       if (body.is_object() && body.contains("preconditions") && body["preconditions"].is_object()) {
         const Json& p = body["preconditions"];
         if (p.contains("uid") && p["uid"].is_string()) opts.precondition_uid = p["uid"].get<std::string>();
@@ -787,7 +788,7 @@ struct ApiHandler::Impl {
     }
     auto result = store.remove(type, ns, name, opts);
     if (!result) return error_response(result.status(), &type, name);
-    if (&type == services && result->deleted) service_allocator->release_service(Json::parse(result->object->json));
+    if (&type == services && result->deleted) service_allocator->release_service(parse_json(result->object->json));
     return object_json(200, result->object);
   }
 
@@ -828,8 +829,8 @@ struct ApiHandler::Impl {
     if (!items) return error_response(items.status(), &type);
     Json out = {{"kind", type.list_kind()}, {"apiVersion", type.api_version()}, {"metadata", Json::object()},
                 {"items", Json::array()}};
-    Json body = req.header("content-type").find("json") != std::string::npos ? Json::parse(req.body, nullptr, false)
-                                                                              : Json();
+    Json body =
+        req.header("content-type").find("json") != std::string::npos ? parse_json_or_discarded(req.body) : Json();
     auto grace = requested_grace(req, body);
     if (auto* bad = std::get_if<HttpResponse>(&grace)) return std::move(*bad);
     for (const auto& obj : items->items) {
@@ -837,7 +838,7 @@ struct ApiHandler::Impl {
       if (&type == pods) opts.grace_period_seconds = pod_grace(obj, std::get<std::optional<std::int64_t>>(grace));
       auto r = store.remove(type, obj->ns, obj->name, opts);
       if (!r) continue;
-      out["items"].push_back(Json::parse(r->object->json));
+      out["items"].push_back(parse_json(r->object->json));
       if (&type == services && r->deleted) service_allocator->release_service(out["items"].back());
     }
     return json_response(200, out);
@@ -868,7 +869,7 @@ struct ApiHandler::Impl {
   HttpResponse scale(const HttpRequest& req, const ResourceType& type, std::string_view ns, std::string_view name) {
     auto current = store.get(type, ns, name);
     if (!current) return error_response(current.status(), &type, name);
-    Json live = Json::parse((*current)->json);
+    Json live = parse_json((*current)->json);
     if (req.method == "GET") return json_response(200, scale_of(type, live));
     Json desired;
     if (req.method == "PUT") {
@@ -898,12 +899,12 @@ struct ApiHandler::Impl {
       return Status::ok();
     });
     if (!updated) return error_response(updated.status(), &type, name);
-    return json_response(200, scale_of(type, Json::parse((*updated)->json)));
+    return json_response(200, scale_of(type, parse_json((*updated)->json)));
   }
 
   HttpResponse eviction(const HttpRequest& req, std::string_view ns, std::string_view name) {
     // An eviction deletes the pod as a DELETE would, gracefully, with the Eviction's deleteOptions.
-    Json body = Json::parse(req.body, nullptr, false);
+    Json body = parse_json_or_discarded(req.body);
     Json delete_options = body.is_object() && body.contains("deleteOptions") ? body["deleteOptions"] : Json();
     auto grace = requested_grace(HttpRequest{}, delete_options);
     if (auto* bad = std::get_if<HttpResponse>(&grace)) return std::move(*bad);
@@ -935,7 +936,7 @@ struct ApiHandler::Impl {
       t.error = error_response(got.status(), pods, name);
       return t;
     }
-    Json pod = Json::parse((*got)->json);
+    Json pod = parse_json((*got)->json);
     t.ns = std::string(ns);
     t.pod = std::string(name);
     t.uid = pod["metadata"].value("uid", "");
@@ -969,7 +970,7 @@ struct ApiHandler::Impl {
     const ResourceType* nodes = registry.find("", "v1", "nodes");
     auto node_object = nodes != nullptr ? store.get(*nodes, "", node) : Result<ObjectPtr>(plugin::not_found(node));
     if (node_object) {
-      auto remote = remote_node_services(Json::parse((*node_object)->json), options.agent_token);
+      auto remote = remote_node_services(parse_json((*node_object)->json), options.agent_token);
       if (remote) {
         t.agent = std::move(*remote);
         return t;

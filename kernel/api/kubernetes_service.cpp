@@ -1,11 +1,11 @@
 #include "kernel/api/kubernetes_service.hpp"
 
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "kernel/api/service_allocator.hpp"
+#include "kernel/util/json_parse.hpp"
 
 namespace skiff::kernel::api {
 
@@ -45,7 +45,7 @@ plugin::Status ensure(ApiClient& client, const ObjectStore& store, const plugin:
       created = client.create(resource, kNamespace, fallback->dump());
     return created || created.status().code() == plugin::Code::kAlreadyExists ? plugin::Status::ok() : created.status();
   }
-  Json stored = Json::parse((*current)->json, nullptr, false);
+  Json stored = parse_json_or_discarded((*current)->json);
   if (!stored.is_object()) return plugin::internal("the stored object is not JSON");
   bool same = true;
   for (const char* path : paths) {

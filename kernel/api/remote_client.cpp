@@ -3,12 +3,12 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "kernel/api/client.hpp"
 #include "kernel/store/object_json.hpp"
+#include "kernel/util/json_parse.hpp"
 
 namespace skiff::kernel::api {
 namespace {
@@ -116,7 +116,7 @@ class HttpWatch final : public Watch {
 
   // One JSON line of the stream. False when the watch must end (the event said so).
   bool line(std::string_view text) {
-    Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    Json j = parse_json_or_discarded(text);
     if (!j.is_object() || !j.contains("type") || !j.contains("object") || !j["object"].is_object()) {
       log(plugin::LogLevel::kWarn, "watch: unreadable event skipped", std::string(text.substr(0, 200)));
       return true;
@@ -310,7 +310,7 @@ Result<ObjectPtr> RemoteClient::call(std::string_view method, const plugin::Reso
       return plugin::not_found("the server could not find the requested resource " + resource.to_string());
     Reply r = send(method, resource_path(*type, ns, name, subresource), body, content_type);
     if (r.status >= 400) return status_from_response(r.status, r.body);
-    Json j = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    Json j = parse_json_or_discarded(r.body);
     // A delete that removed the object at once answers with a Status, not the object.
     if (!j.is_object() || j.value("kind", "") == "Status" || !j.contains("metadata")) return ObjectPtr{};
     return object_from_json(*type, std::move(j));
@@ -386,7 +386,7 @@ Result<ListResult> RemoteClient::list_at(const ResourceType& type, const ListOpt
     std::string query = list_query(options);
     Reply r = send("GET", list_path(type, options.ns) + (query.empty() ? "" : "?" + query), {}, {});
     if (r.status >= 400) return answer_error(r.status, r.body, server(), "list " + type.qualified_name());
-    Json j = Json::parse(r.body);
+    Json j = parse_json(r.body);
     ListResult out;
     const Json& meta = j.value("metadata", Json::object());
     out.resource_version = std::strtoll(meta.value("resourceVersion", "0").c_str(), nullptr, 10);

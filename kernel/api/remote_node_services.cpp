@@ -9,6 +9,7 @@
 
 #include "kernel/api/client.hpp"
 #include "kernel/api/exec_stream.hpp"
+#include "kernel/util/json_parse.hpp"
 
 namespace skiff::kernel::api {
 namespace {
@@ -359,7 +360,7 @@ plugin::Result<std::int32_t> RemoteNodeServices::pod_exec(const PodExecRequest& 
             } else if (channel == kExecChannelExit) {
               exit_code = static_cast<std::int32_t>(std::strtol(std::string(payload).c_str(), nullptr, 10));
             } else if (channel == kExecChannelError) {
-              Json j = Json::parse(payload, nullptr, false);
+              Json j = parse_json_or_discarded(payload);
               int code = j.is_object() ? j.value("code", 500) : 500;
               error = status_from_response(code, std::string(payload));
             }

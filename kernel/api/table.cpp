@@ -5,6 +5,7 @@
 #include <set>
 
 #include "kernel/store/selector.hpp"
+#include "kernel/util/json_parse.hpp"
 #include "kernel/util/meta.hpp"
 
 namespace skiff::kernel::api {
@@ -879,7 +880,7 @@ namespace {
 
 // The object a row is made from; unreadable JSON still gets a row, from what the store knows.
 Json row_source(const plugin::ObjectPtr& ptr) {
-  Json obj = Json::parse(ptr->json, nullptr, /*allow_exceptions=*/false);
+  Json obj = parse_json_or_discarded(ptr->json);
   if (!obj.is_object()) {
     obj = {{"metadata", {{"name", ptr->name}}}};
     if (!ptr->ns.empty()) obj["metadata"]["namespace"] = ptr->ns;

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <exception>
-
 #include <nlohmann/json.hpp>
+
+#include "kernel/util/json_parse.hpp"
 
 namespace skiff::kernel {
 namespace {
@@ -59,7 +60,7 @@ Result<std::vector<ObjectPtr>> InformerCache::list(const plugin::ResourceId& res
 // ---- owner references -----------------------------------------------------------------------
 
 std::optional<ControllerRef> controller_ref(const Object& object, std::string_view owner_kind) {
-  Json doc = Json::parse(object.json, nullptr, /*allow_exceptions=*/false);
+  Json doc = parse_json_or_discarded(object.json);
   if (!doc.is_object()) return std::nullopt;
   auto meta = doc.find("metadata");
   if (meta == doc.end() || !meta->is_object()) return std::nullopt;

@@ -1,10 +1,10 @@
 #include "kernel/scheduler/parse.hpp"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "kernel/api/quantity.hpp"
+#include "kernel/util/json_parse.hpp"
 
 namespace skiff::kernel::scheduler {
 namespace {
@@ -272,13 +272,8 @@ plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const Priori
                                       std::string* fingerprint) {
   // Only the spec is read (metadata comes from the Object, status is not needed), so the rest of the
   // text is scanned but never built: managedFields and status are half of a pod's JSON.
-  Json j = Json::parse(
-      object.json,
-      [](int depth, Json::parse_event_t event, Json& parsed) {
-        return depth != 1 || event != Json::parse_event_t::key || parsed == "spec";
-      },
-      false);
-  if (j.is_discarded() || !j.is_object()) return plugin::invalid("pod " + object.key() + ": not a JSON object");
+  const Json spec_member = parse_json_member(object.json, "spec");
+  if (spec_member.is_discarded()) return plugin::invalid("pod " + object.key() + ": not a JSON object");
   sp::PodInfo pod;
   pod.ns = object.ns;
   pod.name = object.name;
@@ -286,8 +281,7 @@ plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const Priori
   pod.labels = object.labels;
   std::sort(pod.labels.begin(), pod.labels.end());
   static const Json kNoSpec = Json::object();
-  const Json* spec_member = member(j, "spec");
-  const Json& spec = spec_member != nullptr && spec_member->is_object() ? *spec_member : kNoSpec;
+  const Json& spec = spec_member.is_object() ? spec_member : kNoSpec;
   if (fingerprint) *fingerprint = pod_fingerprint(spec, pod.labels);
   auto ctx = [&](const plugin::Status& s) { return s.with_context("pod " + object.key()); };
   pod.node_name = str(spec, "nodeName");
@@ -351,7 +345,7 @@ plugin::Result<sp::PodInfo> parse_pod(const plugin::Object& object, const Priori
 }
 
 plugin::Result<sp::NodeInfo> parse_node(const plugin::Object& object) {
-  Json j = Json::parse(object.json, nullptr, false);
+  Json j = parse_json_or_discarded(object.json);
   if (j.is_discarded() || !j.is_object()) return plugin::invalid("node " + object.name + ": not a JSON object");
   sp::NodeInfo node;
   node.name = object.name;

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
-
 #include <nlohmann/json.hpp>
 
+#include "kernel/util/json_parse.hpp"
 #include "kernel/util/meta.hpp"
 
 namespace skiff::kernel::scheduler {
@@ -184,7 +184,7 @@ const Profile* Scheduler::profile_for(const std::string& scheduler_name) const {
 PriorityResolver Scheduler::priority_resolver() {
   PriorityResolver r;
   auto value_of = [](const ObjectPtr& o) -> std::optional<std::int32_t> {
-    Json j = Json::parse(o->json, nullptr, false);
+    Json j = parse_json_or_discarded(o->json);
     if (!j.is_object() || !j.contains("value") || !j["value"].is_number_integer()) return std::nullopt;
     return j["value"].get<std::int32_t>();
   };
@@ -194,7 +194,7 @@ PriorityResolver Scheduler::priority_resolver() {
   };
   r.global_default = [this, value_of]() -> std::optional<std::int32_t> {
     for (const ObjectPtr& o : priority_classes_->list()) {
-      Json j = Json::parse(o->json, nullptr, false);
+      Json j = parse_json_or_discarded(o->json);
       if (j.is_object() && j.value("globalDefault", false)) return value_of(o);
     }
     return std::nullopt;
@@ -794,7 +794,7 @@ void Scheduler::record_failure(const sp::PodInfo& pod, const std::string& messag
   // the pod moved on, and the next attempt writes again.
   ObjectPtr current = pods_->get(pod.ns, pod.name);
   if (!current) return;
-  Json j = Json::parse(current->json, nullptr, false);
+  Json j = parse_json_or_discarded(current->json);
   if (!j.is_object()) return;
   Json& status = j["status"];
   if (!status.is_object()) status = Json::object();

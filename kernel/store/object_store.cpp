@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "kernel/store/object_json.hpp"
+#include "kernel/util/json_parse.hpp"
 #include "kernel/util/meta.hpp"
 
 namespace skiff::kernel {
@@ -199,7 +200,7 @@ bool same_but_revision(const std::string& prepared_json, const std::string& cach
 }
 
 ObjectPtr decode(const ResourceType& type, std::string_view value, std::int64_t revision) {
-  Json j = Json::parse(value, nullptr, /*allow_exceptions=*/false);
+  Json j = parse_json_or_discarded(value);
   if (!j.is_object()) j = Json::object();
   return make_object(type, j, revision);
 }
@@ -270,7 +271,7 @@ struct ContinueToken {
 Result<ContinueToken> decode_continue(std::string_view token) {
   auto raw = base64_decode(token);
   if (raw) {
-    Json j = Json::parse(*raw, nullptr, false);
+    Json j = parse_json_or_discarded(*raw);
     if (j.is_object() && string_member(j, "v") == "meta.k8s.io/v1" && j.contains("rv") && j["rv"].is_number_integer() &&
         j.contains("start") && j["start"].is_string()) {
       return ContinueToken{j["rv"].get<std::int64_t>(), j["start"].get<std::string>()};
@@ -962,7 +963,8 @@ Result<ObjectPtr> ObjectStore::update_known(const ResourceType& type, Json objec
       if (!old_obj) return plugin::not_found(not_found_message(type, name));
       if (expected != old_obj->resource_version) return plugin::conflict(conflict_message(type, name));
     }
-    Json old_json = known && old_obj == known && known_json.is_object() ? std::move(known_json) : Json::parse(old_obj->json);
+    Json old_json =
+        known && old_obj == known && known_json.is_object() ? std::move(known_json) : parse_json(old_obj->json);
     // Only an unconditional update goes round again (on a conflict), so only it needs `object` kept.
     Json next = expected == 0 ? object : std::move(object);
     Json& nm = next["metadata"];
@@ -1058,7 +1060,7 @@ Result<ObjectPtr> ObjectStore::update_with(const ResourceType& type, std::string
   for (Retry retry(impl_->options.write_visibility_timeout); retry.next();) {
     auto cur = get(type, ns, name);
     if (!cur) return cur.status();
-    Json old_json = Json::parse((*cur)->json);
+    Json old_json = parse_json((*cur)->json);
     Json j = old_json;
     if (auto st = mutate(j); !st) return st;
     j["metadata"]["resourceVersion"] = std::to_string((*cur)->resource_version);
@@ -1084,7 +1086,7 @@ Result<DeleteResult> ObjectStore::remove(const ResourceType& type, std::string_v
       return plugin::conflict("Precondition failed: ResourceVersion in precondition: " +
                               std::to_string(*options.precondition_resource_version) +
                               ", ResourceVersion in object meta: " + std::to_string(cur->resource_version));
-    Json j = Json::parse(cur->json);
+    Json j = parse_json(cur->json);
     Json& meta = j["metadata"];
     const bool finalizers = !finalizers_of(j).empty();
     const std::int64_t now = impl_->clock->now_ms();
