@@ -47,14 +47,24 @@ long rss_bytes() {
   return resident * sysconf(_SC_PAGESIZE);
 }
 
+// skiffd's default, full (an fsync per group commit), unless BENCH_SQLITE_SYNCHRONOUS says otherwise
+// (normal: fsync at checkpoints), to tell the fsync's share from the rest of the store.
+std::string sqlite_synchronous() {
+  const char* env = std::getenv("BENCH_SQLITE_SYNCHRONOUS");
+  return env != nullptr && *env != '\0' ? env : "full";
+}
+
 struct ApiServer {
   // `durable`: the sqlite store with synchronous=full (skiffd's default); otherwise the memory store,
   // to tell the store's share of a write from the rest.
   explicit ApiServer(bool tls = false, bool durable = true)
       : dir("skiff-bench-api"),
         ctx("store.sqlite",
-            {{"path", (dir.path() / "skiff.db").string()}, {"synchronous", "full"}, {"busy-timeout-ms", "5000"},
-             {"cache-size-mib", "32"}, {"max-batch", "1000"}},
+            {{"path", (dir.path() / "skiff.db").string()},
+             {"synchronous", sqlite_synchronous()},
+             {"busy-timeout-ms", "5000"},
+             {"cache-size-mib", "32"},
+             {"max-batch", "1000"}},
             dir.str()) {
     auto context = ctx.context();
     auto b = durable ? plugins::store::sqlite::make_backend(context) : plugins::store::memory::make_backend(context);
