@@ -228,9 +228,9 @@ int main(int argc, char** argv) {
     report(one, run(one));
     return 0;
   }
-  // Each row of the matrix runs in a process of its own, as a standalone run would: in one process a
-  // row started while the last one's heap (hundreds of MB) was still being returned, and the
-  // anti-affinity row after the 50,000-pod one ran at half its standalone rate.
+  // Each row of the matrix runs in a process of its own, as a standalone run would. In one process,
+  // the anti-affinity row after the 50,000-pod one ran at half its standalone rate; the likeliest
+  // cause (not pinned down) is the earlier rows' heap, hundreds of MB, being returned and reused.
   int failed = 0;
   for (const Run& r : runs) {
     std::vector<std::string> args = {
