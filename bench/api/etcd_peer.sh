@@ -49,8 +49,8 @@ local function digits(n)
 end
 -- 1,080 bytes of value: 1,440 base64 characters.
 local value = string.rep("eHh4", 360)
--- "/registry/pods/default/" is 23 bytes; "/registry/pods/d" (16) + 8 digits (6 bytes) would misalign,
--- so the prefix is 24 bytes: "/registry/pods/default/w" = L3JlZ2lzdHJ5L3BvZHMvZGVmYXVsdC93
+-- Base64 texts join into the base64 of the joined bytes only at 3-byte boundaries: the prefix is 24
+-- bytes, "/registry/pods/default/w" = L3JlZ2lzdHJ5L3BvZHMvZGVmYXVsdC93, and each 8-digit group 6.
 math.randomseed(os.time())
 local run = digits(math.random(0, 2^40))
 local prefix = "L3JlZ2lzdHJ5L3BvZHMvZGVmYXVsdC93" .. run

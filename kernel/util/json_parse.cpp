@@ -16,57 +16,41 @@ namespace dom = simdjson::dom;
 // once read a large LIST body does not hold megabytes for the rest of its life.
 constexpr std::size_t kRetainedDocumentBytes = 256 * 1024;
 
-// Builds the nlohmann value of `e`. It returns false for nothing today: the bool is there so that a
-// value nlohmann would read differently can send the caller back to nlohmann.
-bool build(dom::element e, Json& out) {
+// The nlohmann value of `e`.
+Json build(dom::element e) {
   switch (e.type()) {
     case dom::element_type::OBJECT: {
-      out = Json::object();
+      Json out = Json::object();
       auto& members = out.get_ref<Json::object_t&>();
-      for (dom::key_value_pair member : dom::object(e)) {
-        Json value;
-        if (!build(member.value, value)) return false;
-        members.insert_or_assign(std::string(member.key), std::move(value));  // the last repeat wins, as in nlohmann
-      }
-      return true;
+      for (dom::key_value_pair member : dom::object(e))
+        members.insert_or_assign(std::string(member.key), build(member.value));  // the last repeat wins, as in nlohmann
+      return out;
     }
     case dom::element_type::ARRAY: {
-      out = Json::array();
+      Json out = Json::array();
       auto& items = out.get_ref<Json::array_t&>();
       dom::array array(e);
       items.reserve(array.size());
-      for (dom::element item : array) {
-        items.emplace_back();
-        if (!build(item, items.back())) return false;
-      }
-      return true;
+      for (dom::element item : array) items.push_back(build(item));
+      return out;
     }
     case dom::element_type::STRING:
-      out = std::string(std::string_view(e));
-      return true;
+      return std::string(std::string_view(e));
     case dom::element_type::INT64: {
-      std::int64_t v = std::int64_t(e);
       // nlohmann reads every integer without a minus sign as unsigned.
-      if (v >= 0)
-        out = static_cast<std::uint64_t>(v);
-      else
-        out = v;
-      return true;
+      const std::int64_t v = std::int64_t(e);
+      return v >= 0 ? Json(static_cast<std::uint64_t>(v)) : Json(v);
     }
     case dom::element_type::UINT64:
-      out = std::uint64_t(e);
-      return true;
+      return std::uint64_t(e);
     case dom::element_type::DOUBLE:
-      out = double(e);
-      return true;
+      return double(e);
     case dom::element_type::BOOL:
-      out = bool(e);
-      return true;
+      return bool(e);
     case dom::element_type::NULL_VALUE:
-      out = nullptr;
-      return true;
+      return nullptr;
   }
-  return false;
+  return nullptr;
 }
 
 // The element of `text`, parsed by `parser`; nullopt when simdjson refuses it.
@@ -94,9 +78,8 @@ std::optional<Json> fast_parse(std::string_view text) noexcept {
   try {
     return with_parser(text, [&](dom::parser& parser) -> std::optional<Json> {
       auto root = parse_with(parser, text);
-      Json out;
-      if (!root || !build(*root, out)) return std::nullopt;
-      return out;
+      if (!root) return std::nullopt;
+      return build(*root);
     });
   } catch (const std::exception&) {  // bad_alloc, or a simdjson surprise: nlohmann has the last word
     return std::nullopt;
@@ -126,9 +109,7 @@ Json parse_json_member(std::string_view text, std::string_view name) noexcept {
       for (dom::key_value_pair member : dom::object(*root))
         if (member.key == name) found = member.value;
       if (!found) return Json(nullptr);
-      Json out;
-      if (!build(*found, out)) return std::nullopt;
-      return out;
+      return build(*found);
     });
     if (fast) return std::move(*fast);
   } catch (const std::exception&) {
